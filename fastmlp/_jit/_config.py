@@ -1,0 +1,73 @@
+"""The one compilation policy shared by every kernel in :mod:`fastmlp._jit`.
+
+Every kernel is declared with :func:`jit`, never with ``numba.njit`` directly, so that caching, fastmath and the
+error model are decided here once.
+
+Environment toggles (read at import):
+
+``FASTMLP_CACHE``
+    ``1`` (default) caches compiled kernels on disk (Numba's ``cache=True``); ``0`` compiles in memory.
+``FASTMLP_FASTMATH``
+    ``0`` (default) keeps IEEE semantics; ``1`` allows the LLVM flags that keep NaN/inf checks working
+    (``nsz``, ``arcp``, ``contract``, ``afn``, ``reassoc``). Full ``fastmath=True`` is never used: it lets LLVM
+    assume no NaN exists and so hides a diverging fit.
+
+When the on-disk cache cannot be used (a read-only install with no writable home and no ``NUMBA_CACHE_DIR``),
+Numba raises at decoration time, that is during ``import fastmlp``; :func:`jit` then compiles in memory and warns
+once instead of failing.
+"""
+
+import os
+import warnings
+
+import numba
+
+_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+
+_SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
+
+
+def _read_flag(name, default):
+    value = os.environ.get(name, default).strip().lower()
+    if value not in {"0", "1", "false", "true", "no", "yes", "off", "on"}:
+        raise ValueError(f"environment variable {name} must be 0 or 1, got {value!r}.")
+    return value in {"1", "true", "yes", "on"}
+
+
+CACHE = _read_flag("FASTMLP_CACHE", "1")
+FASTMATH = set(_SAFE_FASTMATH) if _read_flag("FASTMLP_FASTMATH", "0") else False
+
+# nogil lets callers run kernels from several Python threads; error_model="numpy" turns a division by zero into
+# inf/NaN (caught by the finiteness checks at the Python boundary) instead of a Python exception from the kernel.
+OPTIONS = {"fastmath": FASTMATH, "error_model": "numpy", "nogil": True}
+
+_cache_warning_shown = False
+
+
+def jit(func):
+    """Compile ``func`` with fastmlp's kernel policy (see the module docstring).
+
+    Parameters
+    ----------
+    func : callable
+        A Python function written in Numba's nopython subset.
+
+    Returns
+    -------
+    numba.core.registry.CPUDispatcher
+        The lazily compiled kernel.
+    """
+    global _cache_warning_shown
+    if CACHE:
+        try:
+            return numba.njit(cache=True, **OPTIONS)(func)
+        except RuntimeError as exc:  # "cannot cache function ...: no locator available for file ..."
+            if not _cache_warning_shown:
+                _cache_warning_shown = True
+                warnings.warn(
+                    f"fastmlp: the on-disk compile cache is unavailable ({exc}); compiling in memory instead, "
+                    "which costs a few seconds per process. Set NUMBA_CACHE_DIR to a writable directory.",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+    return numba.njit(cache=False, **OPTIONS)(func)

@@ -1,0 +1,76 @@
+"""Backpropagation: the per-layer delta recurrence, writing the flat gradient.
+
+With ``E = dJ/dA``:
+
+- output layer: ``delta_L = g'(Z_L) * E_L``, which for the paired losses is ``(A_L - Y) / m``;
+- ``dJ/dW_k = A_{k-1}^T delta_k`` and ``dJ/db_k = sum over rows of delta_k``;
+- ``E_{k-1} = delta_k W_k^T`` and ``delta_{k-1} = g'(Z_{k-1}) * E_{k-1}``.
+
+The input layer's ``E_0`` is never needed, so it is never computed.
+"""
+
+import numpy as np
+
+from ._config import jit
+from .activations import multiply_by_derivative
+from .layout import bias_view, layer_view, weight_view
+from .losses import loss_sum, output_delta
+
+_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+
+
+@jit
+def sum_rows(D, out):
+    """Write the column sums of ``D`` into ``out``. ``out`` is modified in place."""
+    m, n = D.shape
+    for j in range(n):
+        out[j] = 0.0
+    for i in range(m):
+        for j in range(n):
+            out[j] += D[i, j]
+
+
+@jit
+def backward(X, Y, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads):
+    """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's mean loss J.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, sizes[0])
+        The input batch given to :func:`fastmlp._jit.forward.forward`.
+    Y : ndarray of shape (m, sizes[-1])
+        Targets in the output layer's encoding (one-hot rows for softmax).
+    params, sizes, woff, boff, aoff, codes, use_bias
+        As for :func:`fastmlp._jit.forward.forward`.
+    loss_code : int
+        The loss paired with the output activation (:mod:`fastmlp._jit.losses`).
+    zs, acts : ndarray
+        The workspaces filled by the forward pass of ``X``.
+    dlts : ndarray of shape (>= m * aoff[-1],)
+        Workspace for every layer's delta. Modified in place.
+    grads : ndarray of shape (n_params,)
+        Flat gradient, laid out like ``params``. Modified in place.
+
+    Returns
+    -------
+    float
+        The mean loss J over the batch, at the parameters used by the forward pass.
+    """
+    m = X.shape[0]
+    last = sizes.shape[0] - 2
+    Z_out = layer_view(zs, sizes, aoff, m, last)
+    A_out = layer_view(acts, sizes, aoff, m, last)
+    output_delta(A_out, Y, 1.0 / m, layer_view(dlts, sizes, aoff, m, last))
+    for k in range(last, -1, -1):
+        delta = layer_view(dlts, sizes, aoff, m, k)
+        A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
+        np.dot(A_prev.T, delta, weight_view(grads, sizes, woff, k))
+        if use_bias:
+            sum_rows(delta, bias_view(grads, sizes, boff, k))
+        if k > 0:
+            E_prev = layer_view(dlts, sizes, aoff, m, k - 1)
+            np.dot(delta, weight_view(params, sizes, woff, k).T, E_prev)
+            multiply_by_derivative(
+                codes[k - 1], layer_view(zs, sizes, aoff, m, k - 1), layer_view(acts, sizes, aoff, m, k - 1), E_prev
+            )
+    return loss_sum(loss_code, Z_out, A_out, Y) / m

@@ -1,0 +1,88 @@
+"""The forward pass: ``Z_k = A_{k-1} W_k + b_k`` and ``A_k = g_k(Z_k)``, layer by layer, with ``A_0 = X``."""
+
+import numpy as np
+
+from ._config import jit
+from .activations import apply_activation
+from .layout import bias_view, layer_view, weight_view
+
+_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+
+
+@jit
+def add_bias(Z, b):
+    """Add ``b`` to every row of ``Z``. ``Z`` is modified in place."""
+    m, n = Z.shape
+    for i in range(m):
+        for j in range(n):
+            Z[i, j] += b[j]
+
+
+@jit
+def forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
+    """Run the forward pass, keeping every layer's Z and A (what backpropagation needs).
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, sizes[0])
+        Input batch, C-contiguous, the dtype of ``params``.
+    params : ndarray of shape (n_params,)
+        Flat parameter vector; see :mod:`fastmlp._jit.layout`.
+    sizes, woff, boff, aoff : ndarray of int64
+        Layer widths and offsets; see :mod:`fastmlp._jit.layout`.
+    codes : ndarray of int64, shape (n_layers,)
+        Activation code of each layer, the output activation last.
+    use_bias : bool
+        Whether layers have biases (``boff`` is ignored when False).
+    zs, acts : ndarray of shape (>= m * aoff[-1],)
+        Workspaces for the Z and A of every layer. Modified in place.
+
+    Notes
+    -----
+    Unchecked preconditions: shapes agree with ``sizes``, all float arrays share one dtype, and ``X`` is finite.
+    """
+    m = X.shape[0]
+    n_layers = sizes.shape[0] - 1
+    A_prev = X
+    for k in range(n_layers):
+        Z = layer_view(zs, sizes, aoff, m, k)
+        A = layer_view(acts, sizes, aoff, m, k)
+        np.dot(A_prev, weight_view(params, sizes, woff, k), Z)
+        if use_bias:
+            add_bias(Z, bias_view(params, sizes, boff, k))
+        apply_activation(codes[k], Z, A)
+        A_prev = A
+
+
+@jit
+def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out):
+    """Run the forward pass keeping only what prediction needs, and write the output activations to ``out``.
+
+    Each hidden layer's activation overwrites its Z in ``acts``; the output layer is computed straight into
+    ``out``.
+
+    Parameters
+    ----------
+    X : ndarray of shape (m, sizes[0])
+        Input rows, C-contiguous, the dtype of ``params``.
+    params, sizes, woff, boff, aoff, codes, use_bias
+        As for :func:`forward`.
+    acts : ndarray of shape (>= m * aoff[-2],)
+        Workspace for the hidden layers. Modified in place.
+    out : ndarray of shape (m, sizes[-1])
+        C-contiguous output. Modified in place.
+
+    Notes
+    -----
+    The workspace belongs to the caller: two threads must not share one (each call writes all of it).
+    """
+    m = X.shape[0]
+    n_layers = sizes.shape[0] - 1
+    A_prev = X
+    for k in range(n_layers):
+        A = out if k == n_layers - 1 else layer_view(acts, sizes, aoff, m, k)
+        np.dot(A_prev, weight_view(params, sizes, woff, k), A)
+        if use_bias:
+            add_bias(A, bias_view(params, sizes, boff, k))
+        apply_activation(codes[k], A, A)
+        A_prev = A

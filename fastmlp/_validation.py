@@ -1,0 +1,221 @@
+"""Every argument check of the public API, and the name-to-code tables, in one place.
+
+Kernels trust their inputs; everything they need to be true is made true here, once, at the Python boundary:
+arrays become C-contiguous, writable arrays of the model's dtype (so each kernel compiles at most one signature per
+dtype), shapes agree with the model, and values are finite. Errors are ``ValueError`` or ``TypeError`` and name the
+argument and what was expected.
+"""
+
+import numbers
+import operator
+
+import numpy as np
+
+from ._jit import activations as _act
+from ._jit import losses as _loss
+
+HIDDEN_ACTIVATIONS = {
+    "identity": _act.IDENTITY,
+    "sigmoid": _act.SIGMOID,
+    "tanh": _act.TANH,
+    "relu": _act.RELU,
+    "leaky_relu": _act.LEAKY_RELU,
+}
+OUTPUT_ACTIVATIONS = {"identity": _act.IDENTITY, "sigmoid": _act.SIGMOID, "softmax": _act.SOFTMAX}
+# The loss is fixed by the output activation: each pair gives the output delta (A - Y) / m.
+OUTPUT_LOSSES = {"identity": "mse", "sigmoid": "binary_crossentropy", "softmax": "crossentropy"}
+LOSS_CODES = {"mse": _loss.MSE, "binary_crossentropy": _loss.BINARY_CROSSENTROPY, "crossentropy": _loss.CROSSENTROPY}
+# scikit-learn's name for the sigmoid; accepted on input, stored under its canonical name.
+ALIASES = {"logistic": "sigmoid", "linear": "identity", "xavier": "glorot"}
+INITS = ("he", "glorot", "normal")
+DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+
+
+def _choice(value, name, options):
+    """Return the canonical name for ``value`` among ``options``, or raise naming the parameter."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {sorted(options)}; got {value!r}.")
+    canonical = ALIASES.get(value.lower(), value.lower())
+    if canonical not in options:
+        raise ValueError(f"{name} must be one of {sorted(options)}; got {value!r}.")
+    return canonical
+
+
+def check_int(value, name, minimum):
+    """Return ``value`` as an int, requiring an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}; got {value!r}.")
+    value = operator.index(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}; got {value}.")
+    return value
+
+
+def check_positive_float(value, name):
+    """Return ``value`` as a float, requiring a finite real number > 0."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number > 0; got {value!r}.")
+    value = float(value)
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0; got {value}.")
+    return value
+
+
+def check_sizes(sizes):
+    """Return the layer widths as a tuple of ints, at least two (inputs and outputs), each >= 1."""
+    if isinstance(sizes, str | bytes) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer widths such as [n_in, 32, n_out]; got {sizes!r}.")
+    if len(sizes) < 2:
+        raise ValueError(f"sizes must list at least the input and output widths, [n_in, n_out]; got {list(sizes)}.")
+    return tuple(check_int(width, f"sizes[{i}]", 1) for i, width in enumerate(sizes))
+
+
+def check_hidden(hidden, n_hidden):
+    """Return one canonical hidden activation name per hidden layer."""
+    if isinstance(hidden, str):
+        return (_choice(hidden, "hidden", HIDDEN_ACTIVATIONS),) * n_hidden
+    if not hasattr(hidden, "__len__"):
+        raise TypeError(f"hidden must be an activation name or a sequence of names; got {hidden!r}.")
+    if len(hidden) != n_hidden:
+        raise ValueError(
+            f"hidden must give one activation per hidden layer: the model has {n_hidden}, got {len(hidden)}."
+        )
+    return tuple(_choice(name, f"hidden[{i}]", HIDDEN_ACTIVATIONS) for i, name in enumerate(hidden))
+
+
+def check_output(output, n_out):
+    """Return the canonical output activation name, checking it fits the output width."""
+    output = _choice(output, "output", OUTPUT_ACTIVATIONS)
+    if output == "softmax" and n_out < 2:
+        raise ValueError(
+            f"output='softmax' needs at least 2 output units, got sizes[-1] = {n_out}; "
+            "use output='sigmoid' for a single binary target."
+        )
+    return output
+
+
+def check_init(init, n_layers, activations):
+    """Return one initialisation name per layer, choosing the default from each layer's activation."""
+    if init is None:
+        return tuple("he" if act in ("relu", "leaky_relu") else "glorot" for act in activations)
+    return (_choice(init, "init", INITS),) * n_layers
+
+
+def check_dtype(dtype):
+    """Return the model's dtype: float32 or float64."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise TypeError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.") from exc
+    if resolved.name not in DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}.")
+    return DTYPES[resolved.name]
+
+
+def check_seed(seed):
+    """Return a ``numpy.random.Generator`` from None, an int or a Generator."""
+    if seed is None or isinstance(seed, np.random.Generator):
+        return np.random.default_rng(seed)
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise TypeError(f"seed must be None, a non-negative integer or a numpy.random.Generator; got {seed!r}.")
+    return np.random.default_rng(int(seed))
+
+
+def as_array(a, name):
+    """Return ``a`` as an ndarray of a real numeric dtype, refusing kinds that have no meaning as numbers."""
+    if isinstance(a, str | bytes):
+        raise TypeError(f"{name} must be an array of numbers; got a string.")
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{name} could not be read as a rectangular numeric array: {exc}") from exc
+    kind = arr.dtype.kind
+    if kind in "OUSV":
+        raise TypeError(f"{name} must hold numbers; got an array of dtype {arr.dtype} (convert it with .astype(float)).")
+    if kind == "c":
+        raise TypeError(f"{name} must be real; complex data (dtype {arr.dtype}) is not supported.")
+    if kind == "b":
+        raise TypeError(f"{name} must hold numbers; got a boolean array (convert it with .astype(float)).")
+    if kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers; got dtype {arr.dtype}.")
+    return arr
+
+
+def assert_all_finite(arr, name):
+    """Raise ``ValueError`` if ``arr`` holds NaN or +-inf."""
+    if arr.dtype.kind != "f":
+        return
+    # The sum is one fast pass; only when it is not finite (NaN/inf present, or an overflow) do we look closer.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.sum(arr, dtype=np.float64)
+    if np.isfinite(total):
+        return
+    if np.isnan(arr).any():
+        raise ValueError(f"{name} contains NaN; remove or impute missing values first.")
+    if np.isinf(arr).any():
+        raise ValueError(f"{name} contains infinity; every value must be finite.")
+
+
+def to_kernel_array(arr, dtype):
+    """Return ``arr`` as a C-contiguous, writable array of ``dtype``, copying only when needed.
+
+    Numba compiles a separate specialisation for each dtype, layout and writability; converting here keeps every
+    kernel at one signature per model dtype.
+    """
+    out = np.ascontiguousarray(arr, dtype=dtype)
+    if not out.flags.writeable:
+        out = out.copy()
+    return out
+
+
+def check_features(X, n_features, name="X"):
+    """Validate a 2-D input array against the model's input width; return it as an ndarray (not yet converted)."""
+    X = as_array(X, name)
+    if X.ndim != 2:
+        hint = " Reshape a single sample with X.reshape(1, -1), or a single feature with X.reshape(-1, 1)."
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, {n_features}); got {X.ndim}-D shape {X.shape}.{hint}")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 samples (shape={X.shape}); at least 1 is required.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{name} has 0 feature(s) (shape={X.shape}) while a minimum of 1 is required.")
+    if X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features} (sizes[0]).")
+    return X
+
+
+def encode_targets(y, output, n_out, n_rows, dtype, name="y"):
+    """Validate targets against the output layer and return them as an ``(n_rows, n_out)`` kernel array.
+
+    - identity (regression): real values, 1-D when ``n_out == 1`` or 2-D ``(n_rows, n_out)``;
+    - sigmoid: values in [0, 1] (0/1 labels, or probabilities), 1-D when ``n_out == 1`` or 2-D; booleans allowed;
+    - softmax: 1-D integer class labels in ``[0, n_out)``, or 2-D rows of class probabilities (one-hot).
+    """
+    if output == "sigmoid" and np.asarray(y).dtype.kind == "b":
+        y = np.asarray(y, dtype=dtype)
+    y = as_array(y, name)
+    if y.shape[:1] != (n_rows,):
+        raise ValueError(f"{name} must have one row per sample of X ({n_rows}); got shape {y.shape}.")
+    assert_all_finite(y, name)
+    if output == "softmax" and y.ndim == 1:
+        labels = y
+        if labels.dtype.kind == "f" and not np.array_equal(labels, np.round(labels)):
+            raise ValueError(f"{name} holds class labels for output='softmax' and must be integers; got fractions.")
+        if labels.min() < 0 or labels.max() >= n_out:
+            raise ValueError(
+                f"{name} labels must lie in [0, {n_out - 1}] for {n_out} output units; "
+                f"got values from {labels.min()} to {labels.max()}."
+            )
+        Y = np.zeros((n_rows, n_out), dtype=dtype)
+        Y[np.arange(n_rows), labels.astype(np.intp)] = 1
+        return Y
+    if y.ndim == 1:
+        if n_out != 1:
+            raise ValueError(f"{name} must be 2-D of shape ({n_rows}, {n_out}) for {n_out} outputs; got 1-D.")
+        y = y.reshape(-1, 1)
+    if y.ndim != 2 or y.shape[1] != n_out:
+        raise ValueError(f"{name} must have shape ({n_rows}, {n_out}) to match the {n_out} outputs; got {y.shape}.")
+    if output in ("sigmoid", "softmax") and (y.min() < 0 or y.max() > 1):
+        raise ValueError(f"{name} must hold probabilities in [0, 1] for output={output!r}; got values outside.")
+    if output == "softmax" and not np.allclose(y.sum(axis=1), 1, rtol=0, atol=1e-6):
+        raise ValueError(f"{name} rows must sum to 1 (one-hot or class probabilities) for output='softmax'.")
+    return to_kernel_array(y, dtype)

@@ -1,0 +1,502 @@
+"""The :class:`Model`: layer shapes, the flat parameter vector and validation, around the compiled kernels."""
+
+import sys
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import _validation as v
+from ._jit.backward import backward as _backward
+from ._jit.forward import forward as _forward
+from ._jit.forward import predict_into as _predict_into
+from ._jit.losses import loss_sum as _loss_sum
+from ._jit.train import sgd_epoch as _sgd_epoch
+from ._layout import Layout
+
+DEFAULT_CHUNK_ROWS = 4096
+"""Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
+
+NORMAL_INIT_STD = 0.05
+
+
+class TrainingDivergedError(ValueError):
+    """Raised by :meth:`Model.fit` when the loss or a parameter stops being finite.
+
+    The model keeps the parameters it had at the start of the epoch that diverged.
+    """
+
+
+@dataclass
+class ForwardTrace:
+    """Every layer's quantities from one forward pass (:meth:`Model.forward`).
+
+    Attributes
+    ----------
+    Z : list of ndarray
+        ``Z[k]`` of shape (n_samples, sizes[k + 1]): pre-activations ``A[k] @ W_k + b_k`` of layer k.
+    A : list of ndarray
+        ``A[0]`` is the input X (as the model's dtype); ``A[k + 1] = g(Z[k])``; ``A[-1]`` is the output.
+    """
+
+    Z: list
+    A: list
+
+
+@dataclass
+class Gradients:
+    """Backpropagation's results for one batch (:meth:`Model.gradients`).
+
+    Attributes
+    ----------
+    loss : float
+        The mean loss J over the batch.
+    dW : list of ndarray
+        ``dW[k]`` = dJ/dW_k, shape (sizes[k], sizes[k + 1]) = ``A[k].T @ delta[k]``.
+    db : list of ndarray or None
+        ``db[k]`` = dJ/db_k, the column sums of ``delta[k]``; None when the model has no biases.
+    delta : list of ndarray
+        ``delta[k]`` = dJ/dZ_k, shape (n_samples, sizes[k + 1]).
+    flat : ndarray of shape (n_params,)
+        All gradients in the layout of :attr:`Model.params`; ``dW`` and ``db`` are views into it.
+    """
+
+    loss: float
+    dW: list
+    db: list | None
+    delta: list
+    flat: np.ndarray
+
+
+@dataclass
+class History:
+    """Per-epoch record of :meth:`Model.fit`.
+
+    Attributes
+    ----------
+    loss : list of float
+        Mean training loss of each epoch (each batch measured before its update).
+    seconds : list of float
+        Wall time of each epoch.
+    """
+
+    loss: list = field(default_factory=list)
+    seconds: list = field(default_factory=list)
+
+    def __len__(self):
+        return len(self.loss)
+
+
+class Model:
+    """A fully connected feed-forward network: ``Z_k = A_{k-1} W_k + b_k``, ``A_k = g(Z_k)``, ``A_0 = X``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths ``[n_inputs, hidden..., n_outputs]``, each >= 1. ``[n_in, n_out]`` has no hidden layer; with
+        ``output="identity"`` it is linear regression.
+    hidden : str or sequence of str, default="relu"
+        Hidden activation, one name for all hidden layers or one per hidden layer: "identity", "sigmoid" (alias
+        "logistic"), "tanh", "relu", "leaky_relu" (slope 0.01).
+    output : str, default="identity"
+        Output activation, which fixes the loss: "identity" with mean squared error ``J = 1/2 sum (y - a)^2 / m``,
+        "sigmoid" with binary cross-entropy, "softmax" (>= 2 outputs) with cross-entropy.
+    dtype : {"float32", "float64"}, default="float32"
+        Dtype of the parameters, the computations and the outputs.
+    seed : int, numpy.random.Generator or None, default=None
+        Seeds the initial weights and, unless ``fit`` is given its own seed, the shuffling in ``fit``.
+    bias : bool, default=True
+        Whether layers have biases. With ``bias=False``, ``Z = A_prev W`` exactly and :attr:`biases` is None.
+    init : {"he", "glorot", "xavier", "normal"} or None, default=None
+        Weight initialisation: "he" draws N(0, 2 / n_in); "glorot" (alias "xavier") draws
+        U(-sqrt(6 / (n_in + n_out)), +sqrt(6 / (n_in + n_out))); "normal" draws N(0, 0.05^2). None picks "he" for
+        relu and leaky_relu layers and "glorot" for all other layers (the output layer included). Biases start
+        at 0.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        Every parameter in one vector: for each layer, ``W_k`` row-major then ``b_k``.
+    weights : list of ndarray
+        ``weights[k]`` of shape (sizes[k], sizes[k + 1]), a view into :attr:`params`: writing it changes the model.
+    biases : list of ndarray or None
+        ``biases[k]`` of length sizes[k + 1], a view into :attr:`params`; None when ``bias=False``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastmlp
+    >>> model = fastmlp.Model([2, 8, 1], hidden="tanh", seed=0)
+    >>> model.predict(np.zeros((3, 2))).shape
+    (3, 1)
+    """
+
+    def __init__(self, sizes, hidden="relu", output="identity", *, dtype="float32", seed=None, bias=True, init=None):
+        sizes = v.check_sizes(sizes)
+        self._configure(
+            sizes=sizes,
+            hidden=v.check_hidden(hidden, len(sizes) - 2),
+            output=v.check_output(output, sizes[-1]),
+            dtype=v.check_dtype(dtype),
+            bias=bool(bias),
+        )
+        self._rng = v.check_seed(seed)
+        self._init_names = v.check_init(init, self.n_layers, self.activations)
+        self._initialise()
+
+    def _configure(self, sizes, hidden, output, dtype, bias):
+        self._sizes = tuple(sizes)
+        self._hidden = tuple(hidden)
+        self._output = output
+        self._dtype = np.dtype(dtype)
+        self._bias = bias
+        self._layout = Layout.build(self._sizes, bias)
+        self._codes = np.array(
+            [v.HIDDEN_ACTIVATIONS[a] for a in self._hidden] + [v.OUTPUT_ACTIVATIONS[output]], dtype=np.int64
+        )
+        self._loss_code = v.LOSS_CODES[v.OUTPUT_LOSSES[output]]
+        self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
+        self._weights = self._layout.weight_views(self._params)
+        self._biases = self._layout.bias_views(self._params)
+
+    def _initialise(self):
+        for k, (W, name) in enumerate(zip(self._weights, self._init_names, strict=True)):
+            n_in, n_out = self._sizes[k], self._sizes[k + 1]
+            # Drawn in float64 whatever the dtype, so float32 and float64 models of one seed start at the same point.
+            if name == "he":
+                values = self._rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
+            elif name == "glorot":
+                limit = np.sqrt(6.0 / (n_in + n_out))
+                values = self._rng.uniform(-limit, limit, size=(n_in, n_out))
+            else:
+                values = self._rng.normal(0.0, NORMAL_INIT_STD, size=(n_in, n_out))
+            W[...] = values
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Read-only description
+    @property
+    def sizes(self):
+        """tuple of int: the layer widths ``(n_inputs, hidden..., n_outputs)``."""
+        return self._sizes
+
+    @property
+    def n_layers(self):
+        """int: the number of weight layers (hidden layers + 1)."""
+        return len(self._sizes) - 1
+
+    @property
+    def hidden(self):
+        """tuple of str: the activation of each hidden layer."""
+        return self._hidden
+
+    @property
+    def output(self):
+        """str: the output activation."""
+        return self._output
+
+    @property
+    def activations(self):
+        """tuple of str: the activation of every layer, the output's last."""
+        return self._hidden + (self._output,)
+
+    @property
+    def loss_name(self):
+        """str: the loss paired with the output: "mse", "binary_crossentropy" or "crossentropy"."""
+        return v.OUTPUT_LOSSES[self._output]
+
+    @property
+    def dtype(self):
+        """numpy.dtype: float32 or float64."""
+        return self._dtype
+
+    @property
+    def bias(self):
+        """bool: whether the layers have biases."""
+        return self._bias
+
+    @property
+    def init(self):
+        """tuple of str: the initialisation used for each layer's weights."""
+        return self._init_names
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Parameters
+    @property
+    def params(self):
+        """ndarray of shape (n_params,): the flat parameter vector (the model's own array, not a copy).
+
+        Assigning ``model.params = values`` copies ``values`` into it, so the views in :attr:`weights` and
+        :attr:`biases` stay valid.
+        """
+        return self._params
+
+    @params.setter
+    def params(self, values):
+        values = v.as_array(values, "params")
+        if values.shape != self._params.shape:
+            raise ValueError(f"params must have shape {self._params.shape}; got {values.shape}.")
+        v.assert_all_finite(values, "params")
+        np.copyto(self._params, values, casting="same_kind" if values.dtype.kind == "f" else "unsafe")
+
+    @property
+    def n_params(self):
+        """int: the number of parameters."""
+        return self._layout.n_params
+
+    @property
+    def weights(self):
+        """list of ndarray: ``weights[k]`` of shape (sizes[k], sizes[k + 1]), views into :attr:`params`."""
+        return list(self._weights)
+
+    @property
+    def biases(self):
+        """list of ndarray or None: ``biases[k]`` of length sizes[k + 1], views into :attr:`params`."""
+        return None if self._biases is None else list(self._biases)
+
+    def astype(self, dtype):
+        """Return a copy of the model with parameters converted to ``dtype`` ("float32" or "float64")."""
+        clone = object.__new__(Model)
+        state = self.__getstate__()
+        state["dtype"] = v.check_dtype(dtype).name
+        state["params"] = state["params"].astype(state["dtype"])
+        state["rng"] = np.random.default_rng()
+        state["rng"].bit_generator.state = self._rng.bit_generator.state
+        clone.__setstate__(state)
+        return clone
+
+    def copy(self):
+        """Return an independent copy of the model (same parameters, same random state)."""
+        return self.astype(self._dtype)
+
+    def __getstate__(self):
+        # Pickles hold configuration and plain arrays only; the views are rebuilt on load.
+        return {
+            "sizes": list(self._sizes),
+            "hidden": list(self._hidden),
+            "output": self._output,
+            "dtype": self._dtype.name,
+            "bias": self._bias,
+            "init": list(self._init_names),
+            "params": self._params.copy(),
+            "rng": self._rng,
+        }
+
+    def __setstate__(self, state):
+        self._configure(state["sizes"], state["hidden"], state["output"], state["dtype"], state["bias"])
+        self._init_names = tuple(state["init"])
+        self._rng = state["rng"]
+        self._params[...] = state["params"]
+
+    def __repr__(self):
+        return (
+            f"Model(sizes={list(self._sizes)}, hidden={self._hidden[0] if len(set(self._hidden)) == 1 else list(self._hidden)!r}, "
+            f"output={self._output!r}, dtype={self._dtype.name!r}, bias={self._bias})"
+        )
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Computation
+    def _kernel_inputs(self, X, name="X"):
+        X = v.to_kernel_array(v.check_features(X, self._sizes[0], name), self._dtype)
+        v.assert_all_finite(X, name)
+        return X
+
+    def _layout_args(self):
+        lay = self._layout
+        return lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes
+
+    def predict(self, X, *, chunk_size=None):
+        """Return the network's output ``A_L`` for every row of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+            Inputs: any real dtype, any memory layout, read-only arrays and memory maps included.
+        chunk_size : int, optional
+            Rows processed per kernel call (default :data:`DEFAULT_CHUNK_ROWS`). Memory beyond the output is
+            bounded by ``chunk_size * (sizes[0] + sum of hidden widths)`` values whatever ``n_samples`` is.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, sizes[-1])
+            Outputs in the model's dtype: values for "identity", probabilities for "sigmoid" and "softmax". Always
+            2-D, also for one output.
+        """
+        X = v.check_features(X, self._sizes[0])
+        rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
+        n = X.shape[0]
+        rows = min(rows, n)
+        out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
+        hidden_buf = np.empty(rows * int(self._layout.aoff[-2]), dtype=self._dtype)
+        # Inputs already in the kernel's form are passed as slices; anything else goes through one reused buffer.
+        direct = X.dtype == self._dtype and X.flags.c_contiguous and X.flags.writeable
+        x_buf = None if direct else np.empty((rows, self._sizes[0]), dtype=self._dtype)
+        for start in range(0, n, rows):
+            stop = min(start + rows, n)
+            if direct:
+                chunk = X[start:stop]
+            else:
+                chunk = x_buf[: stop - start]
+                np.copyto(chunk, X[start:stop], casting="unsafe")
+            v.assert_all_finite(chunk, "X")
+            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, out[start:stop])
+        return out
+
+    def forward(self, X):
+        """Run the forward pass on ``X`` in one batch and return every layer's Z and A.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+
+        Returns
+        -------
+        ForwardTrace
+            ``trace.Z[k]`` and ``trace.A[k + 1]`` for each layer k, with ``trace.A[0]`` the input.
+        """
+        X = self._kernel_inputs(X)
+        zs, acts = self._run_forward(X)
+        m = X.shape[0]
+        return ForwardTrace(Z=self._layout.layer_blocks(zs, m), A=[X] + self._layout.layer_blocks(acts, m))
+
+    def _run_forward(self, X):
+        size = X.shape[0] * self._layout.width_sum
+        zs = np.empty(size, dtype=self._dtype)
+        acts = np.empty(size, dtype=self._dtype)
+        _forward(X, self._params, *self._layout_args(), self._bias, zs, acts)
+        return zs, acts
+
+    def _targets(self, y, n_rows, name="y"):
+        return v.encode_targets(y, self._output, self._sizes[-1], n_rows, self._dtype, name)
+
+    def loss(self, X, y, *, chunk_size=None):
+        """Return the mean loss J over the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+        y : array-like
+            Targets: for "identity", values of shape (n_samples,) (one output) or (n_samples, n_outputs); for
+            "sigmoid", values in [0, 1] shaped the same way; for "softmax", integer labels of shape (n_samples,) or
+            one-hot rows of shape (n_samples, n_outputs).
+        chunk_size : int, optional
+            Rows per kernel call (default :data:`DEFAULT_CHUNK_ROWS`).
+
+        Returns
+        -------
+        float
+            ``1/2 sum (y - a)^2 / m`` (identity), mean binary cross-entropy summed over outputs (sigmoid), or mean
+            cross-entropy (softmax).
+        """
+        X = self._kernel_inputs(X)
+        Y = self._targets(y, X.shape[0])
+        rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
+        total = 0.0
+        last = self.n_layers - 1
+        for start in range(0, X.shape[0], rows):
+            chunk = X[start : start + rows]
+            zs, acts = self._run_forward(chunk)
+            m = chunk.shape[0]
+            Z_out = self._layout.layer_blocks(zs, m)[last]
+            A_out = self._layout.layer_blocks(acts, m)[last]
+            total += _loss_sum(self._loss_code, Z_out, A_out, Y[start : start + rows])
+        return total / X.shape[0]
+
+    def gradients(self, X, y):
+        """Backpropagate one batch: the loss and every layer's dJ/dW, dJ/db and delta, from the compiled recurrence.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+        y : array-like
+            Targets, as for :meth:`loss`.
+
+        Returns
+        -------
+        Gradients
+            The mean loss over the batch and the gradients of it, per layer and as one flat vector.
+        """
+        X = self._kernel_inputs(X)
+        Y = self._targets(y, X.shape[0])
+        zs, acts = self._run_forward(X)
+        dlts = np.empty_like(zs)
+        grads = np.empty_like(self._params)
+        loss = _backward(X, Y, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads)
+        m = X.shape[0]
+        return Gradients(
+            loss=float(loss),
+            dW=self._layout.weight_views(grads),
+            db=self._layout.bias_views(grads),
+            delta=self._layout.layer_blocks(dlts, m),
+            flat=grads,
+        )
+
+    def fit(self, X, y, *, epochs=10, batch_size=32, lr=0.01, shuffle=True, seed=None, verbose=False):
+        """Train with minibatch gradient descent, ``W <- W - lr * dJ/dW``; one compiled call runs each epoch.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+        y : array-like
+            Targets, as for :meth:`loss`.
+        epochs : int, default=10
+            Passes over the data (0 leaves the model unchanged).
+        batch_size : int, default=32
+            Rows per gradient step. A value larger than ``n_samples`` gives full-batch gradient descent.
+        lr : float, default=0.01
+            Learning rate, > 0.
+        shuffle : bool, default=True
+            Visit the rows in a new random order each epoch.
+        seed : int, numpy.random.Generator or None, default=None
+            Seeds the shuffling; None continues the model's own generator (seeded by ``Model(seed=...)``), so a
+            model built and fitted with the same seeds gives the same bits.
+        verbose : bool, default=False
+            Print one line per epoch (loss and time) to standard output.
+
+        Returns
+        -------
+        History
+            The loss and time of each epoch.
+
+        Raises
+        ------
+        TrainingDivergedError
+            If the loss or a parameter becomes NaN or infinite. The parameters are restored to their values at the
+            start of that epoch.
+        """
+        epochs = v.check_int(epochs, "epochs", 0)
+        batch_size = v.check_int(batch_size, "batch_size", 1)
+        lr = v.check_positive_float(lr, "lr")
+        rng = self._rng if seed is None else v.check_seed(seed)
+        X = self._kernel_inputs(X)
+        Y = self._targets(y, X.shape[0])
+        n = X.shape[0]
+        nb = min(batch_size, n)
+        lay = self._layout
+        xb = np.empty(nb * self._sizes[0], dtype=self._dtype)
+        yb = np.empty(nb * self._sizes[-1], dtype=self._dtype)
+        zs, acts, dlts = (np.empty(nb * lay.width_sum, dtype=self._dtype) for _ in range(3))
+        grads = np.empty_like(self._params)
+        snapshot = np.empty_like(self._params)
+        order = np.arange(n, dtype=np.int64)
+        history = History()
+        for epoch in range(1, epochs + 1):
+            if shuffle:
+                order = rng.permutation(n).astype(np.int64)
+            np.copyto(snapshot, self._params)
+            t0 = time.perf_counter()
+            loss = _sgd_epoch(
+                X, Y, order, nb, lr, self._params, grads, *self._layout_args(), self._loss_code, self._bias,
+                xb, yb, zs, acts, dlts,
+            )  # fmt: skip
+            seconds = time.perf_counter() - t0
+            if not (np.isfinite(loss) and np.isfinite(self._params).all()):
+                np.copyto(self._params, snapshot)
+                raise TrainingDivergedError(
+                    f"fit diverged in epoch {epoch}: the loss became {loss} or a parameter became non-finite. "
+                    f"The parameters are restored to their values before epoch {epoch}; "
+                    f"try a smaller lr (got {lr}) or scale the inputs."
+                )
+            history.loss.append(float(loss))
+            history.seconds.append(seconds)
+            if verbose:
+                print(f"epoch {epoch}/{epochs}  loss {loss:.6g}  ({seconds:.3f} s)", file=sys.stdout, flush=True)
+        return history
