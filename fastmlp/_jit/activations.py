@@ -8,7 +8,7 @@ import math
 
 from ._config import jit
 
-_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
 
 IDENTITY = 0
 SIGMOID = 1
@@ -21,31 +21,37 @@ LEAKY_RELU_SLOPE = 0.01
 
 
 @jit
-def apply_activation(code, Z, A):
-    """Write ``A = g(Z)`` for the activation ``code``.
+def add_bias_and_activate(code, use_bias, b, Z, A):
+    """Add the bias to every row of ``Z`` (when ``use_bias``), then write ``A = g(Z)``, in one pass over the rows.
 
     Parameters
     ----------
     code : int
         One of the activation codes of this module.
+    use_bias : bool
+        Whether to add ``b`` first; when False ``b`` is not read.
+    b : ndarray of shape (n,)
+        Bias.
     Z : ndarray of shape (m, n)
-        Pre-activations.
+        Pre-activations without the bias. Modified in place: on return holds ``Z + b``.
     A : ndarray of shape (m, n)
         Activations. Modified in place. May be the same array as ``Z``.
 
     Notes
     -----
-    Unchecked preconditions: ``Z`` and ``A`` have the same shape and dtype. Sigmoid and softmax are written so that
-    no ``exp`` overflows, for any finite ``Z``. ReLU keeps NaN (``z < 0`` is False for NaN) so that a diverging fit
-    stays visible.
+    Unchecked preconditions: ``Z`` and ``A`` have the same shape and dtype, ``b`` has ``n`` entries. Sigmoid and
+    softmax are written so that no ``exp`` overflows, for any finite ``Z``. ReLU keeps NaN (``z < 0`` is False for
+    NaN) so that a diverging fit stays visible.
     """
     m, n = Z.shape
-    if code == IDENTITY:
-        for i in range(m):
+    for i in range(m):
+        if use_bias:
+            for j in range(n):
+                Z[i, j] += b[j]
+        if code == IDENTITY:
             for j in range(n):
                 A[i, j] = Z[i, j]
-    elif code == SIGMOID:
-        for i in range(m):
+        elif code == SIGMOID:
             for j in range(n):
                 z = Z[i, j]
                 if z >= 0:
@@ -53,22 +59,18 @@ def apply_activation(code, Z, A):
                 else:
                     e = math.exp(z)
                     A[i, j] = e / (1.0 + e)
-    elif code == TANH:
-        for i in range(m):
+        elif code == TANH:
             for j in range(n):
                 A[i, j] = math.tanh(Z[i, j])
-    elif code == RELU:
-        for i in range(m):
+        elif code == RELU:
             for j in range(n):
                 z = Z[i, j]
                 A[i, j] = 0.0 if z < 0 else z
-    elif code == LEAKY_RELU:
-        for i in range(m):
+        elif code == LEAKY_RELU:
             for j in range(n):
                 z = Z[i, j]
                 A[i, j] = LEAKY_RELU_SLOPE * z if z < 0 else z
-    elif code == SOFTMAX:
-        for i in range(m):
+        elif code == SOFTMAX:
             # Subtracting the row maximum keeps every exp in (0, 1].
             z_max = Z[i, 0]
             for j in range(1, n):

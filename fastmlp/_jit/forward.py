@@ -3,19 +3,18 @@
 import numpy as np
 
 from ._config import jit
-from .activations import apply_activation
+from .activations import add_bias_and_activate
 from .layout import bias_view, layer_view, weight_view
 
-_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
 
 
 @jit
-def add_bias(Z, b):
-    """Add ``b`` to every row of ``Z``. ``Z`` is modified in place."""
-    m, n = Z.shape
-    for i in range(m):
-        for j in range(n):
-            Z[i, j] += b[j]
+def _bias_or_placeholder(params, sizes, boff, k, use_bias):
+    """Return ``b_k``, or, for a model without biases, any array of the same type (it is not read)."""
+    if use_bias:
+        return bias_view(params, sizes, boff, k)
+    return params[:0]
 
 
 @jit
@@ -48,9 +47,7 @@ def forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
         Z = layer_view(zs, sizes, aoff, m, k)
         A = layer_view(acts, sizes, aoff, m, k)
         np.dot(A_prev, weight_view(params, sizes, woff, k), Z)
-        if use_bias:
-            add_bias(Z, bias_view(params, sizes, boff, k))
-        apply_activation(codes[k], Z, A)
+        add_bias_and_activate(codes[k], use_bias, _bias_or_placeholder(params, sizes, boff, k, use_bias), Z, A)
         A_prev = A
 
 
@@ -82,7 +79,5 @@ def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out)
     for k in range(n_layers):
         A = out if k == n_layers - 1 else layer_view(acts, sizes, aoff, m, k)
         np.dot(A_prev, weight_view(params, sizes, woff, k), A)
-        if use_bias:
-            add_bias(A, bias_view(params, sizes, boff, k))
-        apply_activation(codes[k], A, A)
+        add_bias_and_activate(codes[k], use_bias, _bias_or_placeholder(params, sizes, boff, k, use_bias), A, A)
         A_prev = A

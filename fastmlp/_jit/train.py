@@ -5,7 +5,7 @@ from .backward import backward
 from .forward import forward
 from .optimizers import sgd_step
 
-_KERNEL_SALT = "b890246e0a2d7d1db2fd9ba676ec4f1a943c1111644d3b87327d6e960fe169b3"
+_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
 
 
 @jit

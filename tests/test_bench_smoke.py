@@ -1,0 +1,38 @@
+"""Every asv benchmark runs once, on small data, so that none can rot."""
+
+import importlib
+import inspect
+import itertools
+
+import pytest
+
+SUITES = ["bench.kernels", "bench.training"]
+
+
+def _cases():
+    for module_name in SUITES:
+        module = importlib.import_module(module_name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module_name:
+                continue
+            params = cls.params if isinstance(cls.params[0], list) else [cls.params]
+            for combo in itertools.product(*params):
+                for name in dir(cls):
+                    if name.startswith(("time_", "peakmem_", "track_")):
+                        yield pytest.param(cls, name, combo, id=f"{cls.__name__}.{name}{list(combo)}")
+
+
+@pytest.fixture(autouse=True)
+def _fast_profile(monkeypatch):
+    import bench.workloads
+
+    monkeypatch.setattr(bench.workloads, "PROFILE", "fast")
+
+
+@pytest.mark.parametrize(("cls", "method", "args"), list(_cases()))
+def test_benchmark_runs(cls, method, args):
+    instance = cls()
+    instance.setup(*args)
+    result = getattr(instance, method)(*args)
+    if method.startswith("track_"):
+        assert result > 0

@@ -1,0 +1,175 @@
+"""The Model object: parameter layout and views, initialisation, determinism, training, divergence, pickling."""
+
+import pickle
+import re
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+
+import fastmlp as fm
+
+
+def test_flat_params_layout_and_views():
+    model = fm.Model([3, 4, 2], seed=0)
+    assert model.n_params == 3 * 4 + 4 + 4 * 2 + 2 == model.params.size
+    W0, W1 = model.weights
+    b0, b1 = model.biases
+    assert W0.shape == (3, 4) and W1.shape == (4, 2) and b0.shape == (4,) and b1.shape == (2,)
+    for view in (W0, W1, b0, b1):
+        assert np.shares_memory(view, model.params)
+    # Each layer's W then b, in order, covering params exactly once.
+    assert_array_equal(model.params, np.concatenate([W0.ravel(), b0, W1.ravel(), b1]))
+
+    W1[2, 1] = 42.0
+    assert model.params[3 * 4 + 4 + 2 * 2 + 1] == 42.0
+    assert model.predict(np.zeros((1, 3)))[0, 0] == model.biases[1][0]  # relu(0 + b0 = 0) = 0, so output is b1
+
+    model.params = np.arange(model.n_params)
+    assert model.weights[0][0, 1] == 1.0 and np.shares_memory(model.weights[0], model.params)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_dtype_is_kept_end_to_end(dtype, rng):
+    model = fm.Model([4, 5, 3], output="softmax", dtype=dtype, seed=0)
+    X = rng.normal(size=(20, 4))  # float64 input
+    y = rng.integers(0, 3, size=20)
+    model.fit(X, y, epochs=2, batch_size=8)
+    assert model.params.dtype == dtype
+    assert model.predict(X).dtype == dtype
+    assert model.gradients(X, y).flat.dtype == dtype
+    assert all(a.dtype == dtype for a in model.forward(X).A)
+
+
+def test_default_initialisation_per_activation():
+    model = fm.Model([200, 300, 300, 1], hidden=["relu", "tanh"], output="identity", seed=0, dtype="float64")
+    assert model.init == ("he", "glorot", "glorot")
+    W0, W1, W2 = model.weights
+    assert_allclose(W0.std(), np.sqrt(2 / 200), rtol=0.02)  # he: N(0, 2 / n_in)
+    limit = np.sqrt(6 / 600)
+    assert np.abs(W1).max() <= limit and np.abs(W1).max() > 0.99 * limit  # glorot: U(-limit, limit)
+    assert_allclose(W1.std(), limit / np.sqrt(3), rtol=0.02)
+    assert np.all(model.biases[0] == 0)
+    normal = fm.Model([200, 300, 1], init="normal", seed=0)
+    assert_allclose(normal.weights[0].std(), 0.05, rtol=0.02)
+
+
+def test_same_seed_same_bits_different_seed_different_bits(rng):
+    X = rng.normal(size=(64, 4))
+    y = rng.integers(0, 3, size=64)
+
+    def trained(model_seed, fit_seed=None):
+        model = fm.Model([4, 8, 3], output="softmax", seed=model_seed)
+        model.fit(X, y, epochs=3, batch_size=8, seed=fit_seed)
+        return model.params.copy()
+
+    assert_array_equal(trained(0), trained(0))
+    assert_array_equal(trained(0, fit_seed=5), trained(0, fit_seed=5))
+    assert not np.array_equal(trained(0), trained(1))
+    assert not np.array_equal(trained(0, fit_seed=5), trained(0, fit_seed=6))
+    same_start = [fm.Model([4, 8, 3], seed=7, dtype=d).params for d in ("float32", "float64")]
+    assert_array_equal(same_start[0], same_start[1].astype(np.float32))  # one seed, one starting point
+
+
+def test_fit_lowers_the_loss_on_a_separable_set():
+    X, y = fm.make_spirals(400, seed=0)
+    X = (X - X.mean(0)) / X.std(0)
+    model = fm.Model([2, 32, 32, 2], output="softmax", seed=0)
+    before = model.loss(X, y)
+    history = model.fit(X, y, epochs=60, batch_size=8, lr=0.1)
+    assert len(history) == 60 and len(history.seconds) == 60
+    assert history.loss[-1] < 0.3 * history.loss[0]
+    assert model.loss(X, y) < 0.3 * before
+    assert np.mean(model.predict(X).argmax(1) == y) > 0.95
+
+
+def test_epochs_zero_changes_nothing(small_model):
+    before = small_model.params.copy()
+    history = small_model.fit(np.ones((4, 3)), [0, 1, 0, 1], epochs=0)
+    assert len(history) == 0
+    assert_array_equal(small_model.params, before)
+
+
+def test_epoch_loss_is_the_mean_of_batch_losses_before_each_update(rng):
+    X = rng.normal(size=(10, 3))
+    y = rng.normal(size=10)
+    model = fm.Model([3, 4, 1], dtype="float64", seed=0)
+    probe = model.copy()
+    expected = []
+    for start in range(0, 10, 4):  # batches of 4, 4, 2 in order
+        g = probe.gradients(X[start : start + 4], y[start : start + 4])
+        expected.append(g.loss * len(X[start : start + 4]))
+        probe.params -= 0.05 * g.flat
+    history = model.fit(X, y, epochs=1, batch_size=4, lr=0.05, shuffle=False)
+    assert_allclose(history.loss[0], sum(expected) / 10, rtol=1e-12)
+    assert_allclose(model.params, probe.params, rtol=1e-12)
+
+
+def test_divergence_stops_and_keeps_the_last_finite_weights(rng):
+    X = rng.normal(size=(50, 3))
+    y = X @ np.array([1.0, -2.0, 0.5])
+    # Full-batch gradient descent with lr above 2 / (largest curvature) grows the error geometrically each epoch,
+    # until float32 overflows several epochs in.
+    model = fm.Model([3, 1], dtype="float32", seed=0)
+    with pytest.raises(fm.TrainingDivergedError, match=r"fit diverged in epoch (\d+)") as info:
+        model.fit(X, y, epochs=10_000, batch_size=50, lr=5.0, shuffle=False)
+    epoch = int(re.search(r"epoch (\d+)", str(info.value)).group(1))
+    assert epoch > 5
+    assert np.isfinite(model.params).all()
+    replay = fm.Model([3, 1], dtype="float32", seed=0)
+    replay.fit(X, y, epochs=epoch - 1, batch_size=50, lr=5.0, shuffle=False)
+    assert_array_equal(model.params, replay.params)  # bit-equal to the state before the diverging epoch
+    assert isinstance(info.value, ValueError)
+
+
+def test_fit_refuses_non_finite_parameters(small_model):
+    small_model.weights[0][0, 0] = np.nan
+    with pytest.raises(ValueError, match="the model's params contains NaN"):
+        small_model.fit(np.ones((4, 3)), [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("hidden", ["relu", "leaky_relu", "tanh", "sigmoid", "identity"])
+@pytest.mark.parametrize("layer", [0, 1, 2])
+def test_nan_weight_reaches_the_output(hidden, layer):
+    # Some ReLU spellings turn NaN into 0 and would hide a broken model; every layer's NaN must show.
+    model = fm.Model([3, 4, 4, 2], hidden=hidden, output="softmax", seed=0)
+    model.weights[layer][...] = np.nan
+    X = np.ones((2, 3))
+    assert np.isnan(model.predict(X)).all()
+    assert np.isnan(model.loss(X, [0, 1]))
+
+
+def test_batch_larger_than_the_data_is_full_batch(rng):
+    X = rng.normal(size=(12, 3))
+    y = rng.normal(size=12)
+    a = fm.Model([3, 2, 1], dtype="float64", seed=0)
+    b = a.copy()
+    a.fit(X, y, epochs=3, batch_size=12, lr=0.1, shuffle=False)
+    b.fit(X, y, epochs=3, batch_size=1000, lr=0.1, shuffle=False)
+    assert_array_equal(a.params, b.params)
+
+
+def test_pickle_round_trip_keeps_views(small_model, rng):
+    X = rng.normal(size=(5, 3))
+    restored = pickle.loads(pickle.dumps(small_model))
+    assert_array_equal(restored.params, small_model.params)
+    assert_array_equal(restored.predict(X), small_model.predict(X))
+    assert np.shares_memory(restored.weights[1], restored.params)
+    restored.weights[0][...] = 0
+    assert np.all(restored.params[: 3 * 5] == 0)
+
+
+def test_astype_and_copy_are_independent(small_model):
+    clone = small_model.astype("float64")
+    assert clone.dtype == np.float64 and small_model.dtype == np.float32
+    assert_array_equal(clone.params.astype(np.float32), small_model.params)
+    clone.params[...] = 0
+    assert small_model.params.any()
+    twin = small_model.copy()
+    assert twin.dtype == small_model.dtype and not np.shares_memory(twin.params, small_model.params)
+
+
+def test_repr_and_description(small_model):
+    assert repr(small_model) == "Model(sizes=[3, 5, 2], hidden='tanh', output='softmax', dtype='float32', bias=True)"
+    assert small_model.sizes == (3, 5, 2) and small_model.n_layers == 2
+    assert small_model.activations == ("tanh", "softmax") and small_model.loss_name == "crossentropy"
