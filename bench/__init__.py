@@ -1,0 +1,19 @@
+"""asv benchmarks for fastmlp.
+
+The BLAS runs on one thread unless ``FASTMLP_BENCH_THREADS`` says otherwise: fastmlp's kernels call SciPy's
+OpenBLAS and the NumPy baseline calls NumPy's, and two multi-threaded pools in one process slow each other down,
+which would turn a comparison into a measure of that contention. The variables must be set before NumPy loads.
+"""
+
+import os
+
+_threads = os.environ.get("FASTMLP_BENCH_THREADS", "1")
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ[_name] = _threads
+
+try:  # asv may have loaded NumPy (and its BLAS) before this package: limit the pools that are already running too.
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - threadpoolctl comes with the bench extra
+    pass
+else:
+    threadpool_limits(int(_threads))
