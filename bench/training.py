@@ -20,10 +20,10 @@ class Epoch:
         self.model.copy().fit(self.X[: 2 * batch], self.y[: 2 * batch], epochs=1, batch_size=batch)
 
     def time_epoch(self, workload):
-        self.model.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=1e-3)
+        self.model.fit(self.X, self.y, epochs=1, batch_size=self.batch, optimizer=fm.SGD(lr=1e-3))
 
     def track_samples_per_second(self, workload):
-        history = self.model.fit(self.X, self.y, epochs=1, batch_size=self.batch, lr=1e-3)
+        history = self.model.fit(self.X, self.y, epochs=1, batch_size=self.batch, optimizer=fm.SGD(lr=1e-3))
         return len(self.X) / history.seconds[0]
 
     track_samples_per_second.unit = "samples/s"

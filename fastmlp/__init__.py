@@ -3,22 +3,38 @@
 The public API:
 
 - :class:`Model`: build, predict, inspect (forward pass, gradients) and train a network;
+- optimizers :class:`SGD`, :class:`Adam`, :class:`AdamW`; schedules :class:`Constant`, :class:`InverseScaling`,
+  :class:`StepDecay`, :class:`Cosine`, :class:`Adaptive`; :class:`EarlyStopping`; the :class:`History` of a fit;
 - :func:`check_gradients`: backpropagation against finite differences;
 - :func:`make_spirals`: the demo's generated dataset.
 """
 
 from .datasets import make_spirals
 from .gradcheck import GradientCheck, check_gradients
-from .model import ForwardTrace, Gradients, History, Model, TrainingDivergedError
+from .model import ForwardTrace, Gradients, Model
+from .optimizers import SGD, Adam, AdamW, Optimizer
+from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
+from .training import EarlyStopping, History, TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Adaptive",
+    "Constant",
+    "Cosine",
+    "EarlyStopping",
     "ForwardTrace",
     "GradientCheck",
     "Gradients",
     "History",
+    "InverseScaling",
     "Model",
+    "Optimizer",
+    "Schedule",
+    "StepDecay",
     "TrainingDivergedError",
     "check_gradients",
     "make_spirals",

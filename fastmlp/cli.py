@@ -9,7 +9,7 @@ import numpy as np
 
 def _demo(args):
     """Train on two interleaved spirals: a model without hidden layers fails, an MLP succeeds."""
-    from . import Model, make_spirals
+    from . import SGD, Model, make_spirals
 
     def say(*parts):
         if not args.quiet:
@@ -29,7 +29,7 @@ def _demo(args):
         # Compile (or load from the on-disk cache) on a throwaway copy, so the time below is training alone.
         model.copy().fit(X_train[:8], y_train[:8], epochs=1)
         start = time.perf_counter()
-        model.fit(X_train, y_train, epochs=args.epochs, batch_size=8, lr=0.1, seed=args.seed, verbose=not args.quiet)
+        model.fit(X_train, y_train, epochs=args.epochs, batch_size=8, optimizer=SGD(lr=0.1), seed=args.seed, verbose=not args.quiet)
         seconds = time.perf_counter() - start
         accuracy = float(np.mean(model.predict(X_test).argmax(axis=1) == y_test))
         say(f"  test accuracy {accuracy:.1%}, training took {seconds:.3f} s\n")

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._validation import check_positive_float
+
 
 @dataclass
 class GradientCheck:
@@ -29,17 +31,20 @@ class GradientCheck:
     numeric: np.ndarray
 
 
+_CUBE_ROOT_EPS = float(np.finfo(np.float64).eps) ** (1 / 3)
+
+
 def _relative_error(a, n):
     scale = np.linalg.norm(a) + np.linalg.norm(n)
     return 0.0 if scale == 0 else float(np.linalg.norm(a - n) / scale)
 
 
-def check_gradients(model, X, y, *, eps=1e-6):
+def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
     """Compare backpropagation's gradient with central finite differences of the loss.
 
     The check runs on a float64 copy of ``model`` (finite differences in float32 are meaningless), perturbing each
-    parameter in turn by +-eps: ``n_i = (J(p + eps e_i) - J(p - eps e_i)) / (2 eps)``. It costs ``2 * n_params``
-    loss evaluations, so use it on small models and batches.
+    parameter in turn by +-h: ``n_i = (J(p + h e_i) - J(p - h e_i)) / (2 h)``. It costs ``2 * n_params`` loss
+    evaluations, so use it on small models and batches.
 
     Parameters
     ----------
@@ -48,30 +53,35 @@ def check_gradients(model, X, y, *, eps=1e-6):
     X : array-like of shape (n_samples, sizes[0])
     y : array-like
         Targets, as for :meth:`Model.loss`.
-    eps : float, default=1e-6
-        Finite-difference step.
+    sample_weight : array-like of shape (n_samples,), optional
+        Row weights, as for :meth:`Model.loss`.
+    alpha : float, default=0.0
+        L2 penalty, as for :meth:`Model.loss`.
+    eps : float, optional
+        Finite-difference step h. By default each parameter gets ``h = cbrt(2.2e-16) * max(1, |p_i|)``
+        (about 6e-6), which balances the O(h^2) truncation error of central differences against the O(1/h)
+        rounding error of the loss: a step of 1e-6 makes rounding dominate for small gradients.
 
     Returns
     -------
     GradientCheck
         ``max_rel_error`` and the error of each layer's weights and biases. Around 1e-9 or below means agreement;
-        ReLU units with a pre-activation within ``eps`` of 0 (the kink) can make it large without any error.
+        ReLU units with a pre-activation within the step of 0 (the kink) can make it large without any error.
     """
-    from ._validation import check_positive_float
-
-    eps = check_positive_float(eps, "eps")
+    eps = None if eps is None else check_positive_float(eps, "eps")
     probe = model.astype("float64")
-    analytic = probe.gradients(X, y).flat.copy()
+    analytic = probe.gradients(X, y, sample_weight=sample_weight, alpha=alpha).flat.copy()
     params = probe.params
     numeric = np.empty_like(params)
     for i in range(params.size):
         original = params[i]
-        params[i] = original + eps
-        loss_plus = probe.loss(X, y)
-        params[i] = original - eps
-        loss_minus = probe.loss(X, y)
+        step = _CUBE_ROOT_EPS * max(1.0, abs(original)) if eps is None else eps
+        params[i] = original + step
+        loss_plus = probe.loss(X, y, sample_weight=sample_weight, alpha=alpha)
+        params[i] = original - step
+        loss_minus = probe.loss(X, y, sample_weight=sample_weight, alpha=alpha)
         params[i] = original
-        numeric[i] = (loss_plus - loss_minus) / (2 * eps)
+        numeric[i] = (loss_plus - loss_minus) / (2 * step)
     lay = probe._layout
     weights = [_relative_error(a, n) for a, n in zip(lay.weight_views(analytic), lay.weight_views(numeric), strict=True)]
     biases = None

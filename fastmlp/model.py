@@ -1,30 +1,23 @@
 """The :class:`Model`: layer shapes, the flat parameter vector and validation, around the compiled kernels."""
 
-import sys
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
 from . import _validation as v
+from . import training as _training
+from ._jit.backward import add_weight_penalty_gradient as _add_weight_penalty_gradient
 from ._jit.backward import backward as _backward
+from ._jit.backward import weight_square_sum as _weight_square_sum
 from ._jit.forward import forward as _forward
 from ._jit.forward import predict_into as _predict_into
 from ._jit.losses import loss_sum as _loss_sum
-from ._jit.train import sgd_epoch as _sgd_epoch
 from ._layout import Layout
 
 DEFAULT_CHUNK_ROWS = 4096
 """Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
 
 NORMAL_INIT_STD = 0.05
-
-
-class TrainingDivergedError(ValueError):
-    """Raised by :meth:`Model.fit` when the loss or a parameter stops being finite.
-
-    The model keeps the parameters it had at the start of the epoch that diverged.
-    """
 
 
 @dataclass
@@ -66,25 +59,6 @@ class Gradients:
     db: list | None
     delta: list
     flat: np.ndarray
-
-
-@dataclass
-class History:
-    """Per-epoch record of :meth:`Model.fit`.
-
-    Attributes
-    ----------
-    loss : list of float
-        Mean training loss of each epoch (each batch measured before its update).
-    seconds : list of float
-        Wall time of each epoch.
-    """
-
-    loss: list = field(default_factory=list)
-    seconds: list = field(default_factory=list)
-
-    def __len__(self):
-        return len(self.loss)
 
 
 class Model:
@@ -140,6 +114,7 @@ class Model:
             bias=bool(bias),
         )
         self._rng = v.check_seed(seed)
+        self._train_state = None
         self._init_names = v.check_init(init, self.n_layers, self.activations)
         self._initialise()
 
@@ -268,7 +243,8 @@ class Model:
         return self.astype(self._dtype)
 
     def __getstate__(self):
-        # Pickles hold configuration and plain arrays only; the views are rebuilt on load.
+        # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of
+        # partial_fit is not kept.
         return {
             "sizes": list(self._sizes),
             "hidden": list(self._hidden),
@@ -284,6 +260,7 @@ class Model:
         self._configure(state["sizes"], state["hidden"], state["output"], state["dtype"], state["bias"])
         self._init_names = tuple(state["init"])
         self._rng = state["rng"]
+        self._train_state = None
         self._params[...] = state["params"]
 
     def __repr__(self):
@@ -368,28 +345,14 @@ class Model:
     def _targets(self, y, n_rows, name="y"):
         return v.encode_targets(y, self._output, self._sizes[-1], n_rows, self._dtype, name)
 
-    def loss(self, X, y, *, chunk_size=None):
-        """Return the mean loss J over the rows of ``X``.
+    def _row_weights(self, sample_weight, n_rows):
+        return _training.check_sample_weight(sample_weight, n_rows, self._dtype)
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, sizes[0])
-        y : array-like
-            Targets: for "identity", values of shape (n_samples,) (one output) or (n_samples, n_outputs); for
-            "sigmoid", values in [0, 1] shaped the same way; for "softmax", integer labels of shape (n_samples,) or
-            one-hot rows of shape (n_samples, n_outputs).
-        chunk_size : int, optional
-            Rows per kernel call (default :data:`DEFAULT_CHUNK_ROWS`).
-
-        Returns
-        -------
-        float
-            ``1/2 sum (y - a)^2 / m`` (identity), mean binary cross-entropy summed over outputs (sigmoid), or mean
-            cross-entropy (softmax).
-        """
-        X = self._kernel_inputs(X)
-        Y = self._targets(y, X.shape[0])
-        rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
+    def _output_and_loss(self, X, Y, w=None, chunk_size=None):
+        """Forward ``X`` (a kernel array) in chunks: return the outputs and the weighted mean loss against ``Y``."""
+        rows = DEFAULT_CHUNK_ROWS if chunk_size is None else chunk_size
+        w = np.ones(X.shape[0], dtype=self._dtype) if w is None else w
+        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
         total = 0.0
         last = self.n_layers - 1
         for start in range(0, X.shape[0], rows):
@@ -398,10 +361,45 @@ class Model:
             m = chunk.shape[0]
             Z_out = self._layout.layer_blocks(zs, m)[last]
             A_out = self._layout.layer_blocks(acts, m)[last]
-            total += _loss_sum(self._loss_code, Z_out, A_out, Y[start : start + rows])
-        return total / X.shape[0]
+            out[start : start + m] = A_out
+            total += _loss_sum(self._loss_code, Z_out, A_out, Y[start : start + m], w[start : start + m])
+        return out, total / float(np.sum(w, dtype=np.float64))
 
-    def gradients(self, X, y):
+    def loss(self, X, y, *, sample_weight=None, alpha=0.0, chunk_size=None):
+        """Return the loss J over the rows of ``X``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, sizes[0])
+        y : array-like
+            Targets: for "identity", values of shape (n_samples,) (one output) or (n_samples, n_outputs); for
+            "sigmoid", values in [0, 1] shaped the same way; for "softmax", integer labels of shape (n_samples,) or
+            one-hot rows of shape (n_samples, n_outputs).
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights >= 0: J becomes ``sum_i w_i loss_i / sum_i w_i``.
+        alpha : float, default=0.0
+            L2 penalty, scikit-learn's definition: adds ``alpha / 2 * sum_k ||W_k||^2 / sum_i w_i`` (biases are
+            not penalised; ``sum_i w_i`` is n_samples without weights).
+        chunk_size : int, optional
+            Rows per kernel call (default :data:`DEFAULT_CHUNK_ROWS`).
+
+        Returns
+        -------
+        float
+            The (weighted) mean of ``1/2 sum_j (y_j - a_j)^2`` (identity), of the binary cross-entropy summed over
+            outputs (sigmoid), or of the cross-entropy (softmax), plus the penalty.
+        """
+        X = self._kernel_inputs(X)
+        Y = self._targets(y, X.shape[0])
+        w = self._row_weights(sample_weight, X.shape[0])
+        alpha = _training.check_alpha(alpha)
+        rows = None if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
+        _, loss = self._output_and_loss(X, Y, w, rows)
+        if alpha:
+            loss += 0.5 * alpha * _weight_square_sum(self._params, self._layout.sizes, self._layout.woff) / np.sum(w)
+        return float(loss)
+
+    def gradients(self, X, y, *, sample_weight=None, alpha=0.0):
         """Backpropagate one batch: the loss and every layer's dJ/dW, dJ/db and delta, from the compiled recurrence.
 
         Parameters
@@ -409,18 +407,29 @@ class Model:
         X : array-like of shape (n_samples, sizes[0])
         y : array-like
             Targets, as for :meth:`loss`.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights, as for :meth:`loss`.
+        alpha : float, default=0.0
+            L2 penalty, as for :meth:`loss`; its gradient ``alpha * W_k / sum_i w_i`` is included in ``dW``.
 
         Returns
         -------
         Gradients
-            The mean loss over the batch and the gradients of it, per layer and as one flat vector.
+            The loss :meth:`loss` would return and its gradients, per layer and as one flat vector.
         """
         X = self._kernel_inputs(X)
         Y = self._targets(y, X.shape[0])
+        w = self._row_weights(sample_weight, X.shape[0])
+        alpha = _training.check_alpha(alpha)
         zs, acts = self._run_forward(X)
         dlts = np.empty_like(zs)
         grads = np.empty_like(self._params)
-        loss = _backward(X, Y, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads)
+        loss = _backward(X, Y, w, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads)
+        if alpha:
+            w_sum = float(np.sum(w, dtype=np.float64))
+            lay = self._layout
+            loss += 0.5 * alpha * _weight_square_sum(self._params, lay.sizes, lay.woff) / w_sum
+            _add_weight_penalty_gradient(self._params, lay.sizes, lay.woff, alpha / w_sum, grads)
         m = X.shape[0]
         return Gradients(
             loss=float(loss),
@@ -430,8 +439,12 @@ class Model:
             flat=grads,
         )
 
-    def fit(self, X, y, *, epochs=10, batch_size=32, lr=0.01, shuffle=True, seed=None, verbose=False):
-        """Train with minibatch gradient descent, ``W <- W - lr * dJ/dW``; one compiled call runs each epoch.
+    def fit(
+        self, X, y, *, epochs=10, batch_size=32, optimizer=None, shuffle=True, validation=None,
+        validation_fraction=None, early_stopping=False, sample_weight=None, class_weight=None, alpha=0.0, tol=None,
+        n_iter_no_change=10, callbacks=None, verbose=False, seed=None, record_gradient_norms=False,
+    ):  # fmt: skip
+        """Train the model; one compiled call runs each whole epoch (gather, forward, backward, update per batch).
 
         Parameters
         ----------
@@ -442,63 +455,83 @@ class Model:
             Passes over the data (0 leaves the model unchanged).
         batch_size : int, default=32
             Rows per gradient step. A value larger than ``n_samples`` gives full-batch gradient descent.
-        lr : float, default=0.01
-            Learning rate, > 0.
+        optimizer : Optimizer or {"sgd", "adam", "adamw"}, optional
+            :class:`~fastmlp.SGD` (the default, lr 0.01), :class:`~fastmlp.Adam` or :class:`~fastmlp.AdamW`, with
+            the learning-rate schedule set on the optimizer. Each fit starts from a fresh optimizer state.
         shuffle : bool, default=True
             Visit the rows in a new random order each epoch.
-        seed : int, numpy.random.Generator or None, default=None
-            Seeds the shuffling; None continues the model's own generator (seeded by ``Model(seed=...)``), so a
-            model built and fitted with the same seeds gives the same bits.
+        validation : tuple (X_val, y_val), optional
+            Data to compute ``val_loss`` and ``val_metric`` on after each epoch.
+        validation_fraction : float in (0, 1), optional
+            Hold out this fraction of the rows (chosen with the fit's generator) as validation data instead.
+        early_stopping : bool or EarlyStopping, default=False
+            Stop when the monitored loss stops improving (``True``: :class:`~fastmlp.EarlyStopping` defaults on the
+            validation loss, or the training loss without validation data) and restore the best weights.
+        sample_weight : array-like of shape (n_samples,), optional
+            Row weights >= 0, not all 0, in the loss and its gradient: a weight of 2 counts a row twice.
+        class_weight : "balanced" or dict, optional
+            Weights per class label (softmax, or sigmoid with one output), multiplied into ``sample_weight``;
+            "balanced" weighs class c by ``n_samples / (n_classes * count_c)``.
+        alpha : float, default=0.0
+            L2 penalty on the weights (not the biases), scikit-learn's definition (see :meth:`loss`).
+        tol : float, optional
+            scikit-learn's stop: end the fit when the training loss has not fallen below its best minus ``tol`` for
+            more than ``n_iter_no_change`` consecutive epochs. None (default) turns it off.
+        n_iter_no_change : int, default=10
+            Patience of ``tol``.
+        callbacks : callable or list, optional
+            Each is called as ``callback(epoch, logs)`` (or its ``on_epoch_end``) after every epoch, with ``logs``
+            holding the epoch's loss, metric, validation figures and lr; a true return value stops training.
         verbose : bool, default=False
-            Print one line per epoch (loss and time) to standard output.
+            Show progress: a tqdm bar on a terminal when tqdm is installed, otherwise one line per epoch.
+        seed : int, numpy.random.Generator or None, default=None
+            Seeds the shuffling and the validation split; None continues the model's own generator (seeded by
+            ``Model(seed=...)``). Same seeds and thread settings give the same bits.
+        record_gradient_norms : bool, default=False
+            Record each layer's mean weight-gradient norm per epoch in ``History.grad_norms``.
 
         Returns
         -------
         History
-            The loss and time of each epoch.
+            Per-epoch loss, metric, validation figures, learning rate and time.
 
         Raises
         ------
         TrainingDivergedError
-            If the loss or a parameter becomes NaN or infinite. The parameters are restored to their values at the
-            start of that epoch.
+            If the loss or a parameter becomes NaN or infinite. The parameters (and the optimizer state) are
+            restored to their values at the start of that epoch.
         """
-        epochs = v.check_int(epochs, "epochs", 0)
-        batch_size = v.check_int(batch_size, "batch_size", 1)
-        lr = v.check_positive_float(lr, "lr")
-        rng = self._rng if seed is None else v.check_seed(seed)
-        v.assert_all_finite(self._params, "the model's params")
-        X = self._kernel_inputs(X)
-        Y = self._targets(y, X.shape[0])
-        n = X.shape[0]
-        nb = min(batch_size, n)
-        lay = self._layout
-        xb = np.empty(nb * self._sizes[0], dtype=self._dtype)
-        yb = np.empty(nb * self._sizes[-1], dtype=self._dtype)
-        zs, acts, dlts = (np.empty(nb * lay.width_sum, dtype=self._dtype) for _ in range(3))
-        grads = np.empty_like(self._params)
-        snapshot = np.empty_like(self._params)
-        order = np.arange(n, dtype=np.int64)
-        history = History()
-        for epoch in range(1, epochs + 1):
-            if shuffle:
-                order = rng.permutation(n).astype(np.int64)
-            np.copyto(snapshot, self._params)
-            t0 = time.perf_counter()
-            loss = _sgd_epoch(
-                X, Y, order, nb, lr, self._params, grads, *self._layout_args(), self._loss_code, self._bias,
-                xb, yb, zs, acts, dlts,
-            )  # fmt: skip
-            seconds = time.perf_counter() - t0
-            if not (np.isfinite(loss) and np.isfinite(self._params).all()):
-                np.copyto(self._params, snapshot)
-                raise TrainingDivergedError(
-                    f"fit diverged in epoch {epoch}: the loss became {loss} or a parameter became non-finite. "
-                    f"The parameters are restored to their values before epoch {epoch}; "
-                    f"try a smaller lr (got {lr}) or scale the inputs."
-                )
-            history.loss.append(float(loss))
-            history.seconds.append(seconds)
-            if verbose:
-                print(f"epoch {epoch}/{epochs}  loss {loss:.6g}  ({seconds:.3f} s)", file=sys.stdout, flush=True)
-        return history
+        return _training.fit(
+            self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
+            validation=validation, validation_fraction=validation_fraction, early_stopping=early_stopping,
+            sample_weight=sample_weight, class_weight=class_weight, alpha=alpha, tol=tol,
+            n_iter_no_change=n_iter_no_change, callbacks=callbacks, verbose=verbose, seed=seed,
+            record_gradient_norms=record_gradient_norms,
+        )  # fmt: skip
+
+    def partial_fit(
+        self, X, y, *, batch_size=32, optimizer=None, sample_weight=None, class_weight=None, alpha=0.0, shuffle=True,
+        seed=None,
+    ):  # fmt: skip
+        """Train one pass over ``X``, continuing the optimizer state of the previous ``fit`` or ``partial_fit``.
+
+        For data that arrives in pieces (online learning). The first call, or a call with a different
+        ``optimizer``, starts a fresh optimizer state; later calls keep momentum, Adam's moments and step count,
+        and advance the learning-rate schedule by one epoch each.
+
+        Parameters
+        ----------
+        X, y, batch_size, sample_weight, class_weight, alpha, shuffle, seed
+            As for :meth:`fit`.
+        optimizer : Optimizer or str, optional
+            None keeps the current optimizer (SGD's defaults on a first call).
+
+        Returns
+        -------
+        History
+            The pass's loss, metric, learning rate and time.
+        """
+        return _training.partial_fit(
+            self, X, y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight,
+            class_weight=class_weight, alpha=alpha, shuffle=shuffle, seed=seed,
+        )  # fmt: skip

@@ -87,8 +87,8 @@ def test_gradcheck_detects_a_wrong_gradient(monkeypatch):
     model, X, y, _ = _random_model(3)
     original = fm.Model.gradients
 
-    def off_by_a_bit(self, X, y):
-        grads = original(self, X, y)
+    def off_by_a_bit(self, X, y, **kwargs):
+        grads = original(self, X, y, **kwargs)
         grads.flat[0] *= 1.1
         return grads
 
@@ -128,7 +128,7 @@ def test_worked_example_2_2_1():
     assert_allclose(grads.db[0], [-2.0, 1.0])
 
     # One gradient-descent step with lr = 0.1: W <- W - 0.1 dJ/dW.
-    model.fit(X, y, epochs=1, batch_size=1, lr=0.1, shuffle=False)
+    model.fit(X, y, epochs=1, batch_size=1, optimizer=fm.SGD(lr=0.1), shuffle=False)
     assert_allclose(model.weights[0], [[0.7, -1.1], [0.65, 0.3]])
     assert_allclose(model.biases[0], [0.2, 0.4])
     assert_allclose(model.weights[1], [[2.1], [-0.95]])

@@ -16,7 +16,7 @@ def _regression_data(rng, n=200, n_features=3, n_targets=1):
 def test_full_batch_gradient_descent_reaches_least_squares(rng):
     X, y = _regression_data(rng)
     model = fm.Model([3, 1], output="identity", dtype="float64", seed=0)
-    model.fit(X, y, epochs=2000, batch_size=len(X), lr=0.5, shuffle=False)
+    model.fit(X, y, epochs=2000, batch_size=len(X), optimizer=fm.SGD(lr=0.5), shuffle=False)
 
     design = np.column_stack([X, np.ones(len(X))])
     solution, *_ = np.linalg.lstsq(design, y, rcond=None)
@@ -28,7 +28,7 @@ def test_multi_output_without_bias(rng):
     X, y = _regression_data(rng, n_targets=2)
     y -= 0.7  # no intercept to fit
     model = fm.Model([3, 2], output="identity", bias=False, dtype="float64", seed=0)
-    model.fit(X, y, epochs=2000, batch_size=10_000, lr=0.5, shuffle=False)  # batch larger than the data: full batch
+    model.fit(X, y, epochs=2000, batch_size=10_000, optimizer=fm.SGD(lr=0.5), shuffle=False)  # batch larger than the data: full batch
     solution, *_ = np.linalg.lstsq(X, y, rcond=None)
     assert_allclose(model.weights[0], solution, rtol=1e-8, atol=1e-10)
 

@@ -76,7 +76,7 @@ def test_fit_lowers_the_loss_on_a_separable_set():
     X = (X - X.mean(0)) / X.std(0)
     model = fm.Model([2, 32, 32, 2], output="softmax", seed=0)
     before = model.loss(X, y)
-    history = model.fit(X, y, epochs=60, batch_size=8, lr=0.1)
+    history = model.fit(X, y, epochs=60, batch_size=8, optimizer=fm.SGD(lr=0.1))
     assert len(history) == 60 and len(history.seconds) == 60
     assert history.loss[-1] < 0.3 * history.loss[0]
     assert model.loss(X, y) < 0.3 * before
@@ -100,7 +100,7 @@ def test_epoch_loss_is_the_mean_of_batch_losses_before_each_update(rng):
         g = probe.gradients(X[start : start + 4], y[start : start + 4])
         expected.append(g.loss * len(X[start : start + 4]))
         probe.params -= 0.05 * g.flat
-    history = model.fit(X, y, epochs=1, batch_size=4, lr=0.05, shuffle=False)
+    history = model.fit(X, y, epochs=1, batch_size=4, optimizer=fm.SGD(lr=0.05), shuffle=False)
     assert_allclose(history.loss[0], sum(expected) / 10, rtol=1e-12)
     assert_allclose(model.params, probe.params, rtol=1e-12)
 
@@ -112,12 +112,12 @@ def test_divergence_stops_and_keeps_the_last_finite_weights(rng):
     # until float32 overflows several epochs in.
     model = fm.Model([3, 1], dtype="float32", seed=0)
     with pytest.raises(fm.TrainingDivergedError, match=r"fit diverged in epoch (\d+)") as info:
-        model.fit(X, y, epochs=10_000, batch_size=50, lr=5.0, shuffle=False)
+        model.fit(X, y, epochs=10_000, batch_size=50, optimizer=fm.SGD(lr=5.0), shuffle=False)
     epoch = int(re.search(r"epoch (\d+)", str(info.value)).group(1))
     assert epoch > 5
     assert np.isfinite(model.params).all()
     replay = fm.Model([3, 1], dtype="float32", seed=0)
-    replay.fit(X, y, epochs=epoch - 1, batch_size=50, lr=5.0, shuffle=False)
+    replay.fit(X, y, epochs=epoch - 1, batch_size=50, optimizer=fm.SGD(lr=5.0), shuffle=False)
     assert_array_equal(model.params, replay.params)  # bit-equal to the state before the diverging epoch
     assert isinstance(info.value, ValueError)
 
@@ -144,8 +144,8 @@ def test_batch_larger_than_the_data_is_full_batch(rng):
     y = rng.normal(size=12)
     a = fm.Model([3, 2, 1], dtype="float64", seed=0)
     b = a.copy()
-    a.fit(X, y, epochs=3, batch_size=12, lr=0.1, shuffle=False)
-    b.fit(X, y, epochs=3, batch_size=1000, lr=0.1, shuffle=False)
+    a.fit(X, y, epochs=3, batch_size=12, optimizer=fm.SGD(lr=0.1), shuffle=False)
+    b.fit(X, y, epochs=3, batch_size=1000, optimizer=fm.SGD(lr=0.1), shuffle=False)
     assert_array_equal(a.params, b.params)
 
 

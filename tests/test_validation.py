@@ -144,10 +144,6 @@ def test_softmax_accepts_labels_and_one_hot_alike(clf):
         (dict(epochs=1.5), TypeError, "epochs must be an integer"),
         (dict(batch_size=0), ValueError, "batch_size must be an integer >= 1"),
         (dict(batch_size=None), TypeError, "batch_size must be an integer"),
-        (dict(lr=0), ValueError, "lr must be a finite number > 0"),
-        (dict(lr=-0.1), ValueError, "lr must be a finite number > 0"),
-        (dict(lr=np.nan), ValueError, "lr must be a finite number > 0"),
-        (dict(lr="0.1"), TypeError, "lr must be a real number"),
         (dict(seed=-3), TypeError, "seed must be None"),
     ],
 )
@@ -157,8 +153,8 @@ def test_bad_fit_arguments(reg, kwargs, error, match):
 
 
 def test_unknown_keyword_is_a_type_error(reg):
-    with pytest.raises(TypeError, match="learning_rate"):
-        reg.fit(X3, np.zeros(5), learning_rate=0.1)
+    with pytest.raises(TypeError, match="lr"):
+        reg.fit(X3, np.zeros(5), lr=0.1)
 
 
 @pytest.mark.parametrize(("chunk_size", "error"), [(0, ValueError), (2.0, TypeError)])

@@ -8,13 +8,16 @@ cache entry. ``tests/test_cache.py`` fails until this script has been run.
 Usage: ``python tools/update_kernel_salt.py``
 """
 
-import sys
+import importlib.util
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from fastmlp._kernel_salt import write_kernel_salt  # noqa: E402
+# Loaded by path, not imported through the package: this must work while a kernel edit leaves fastmlp unimportable.
+_spec = importlib.util.spec_from_file_location(
+    "_kernel_salt", Path(__file__).resolve().parents[1] / "fastmlp" / "_kernel_salt.py"
+)
+_kernel_salt = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_kernel_salt)
 
 if __name__ == "__main__":
-    changed = write_kernel_salt()
+    changed = _kernel_salt.write_kernel_salt()
     print(f"kernel salt updated in {len(changed)} file(s)" if changed else "kernel salt already current")

@@ -16,7 +16,7 @@ from .activations import multiply_by_derivative
 from .layout import bias_view, layer_view, weight_view
 from .losses import loss_sum, output_delta
 
-_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
+_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
 
 
 @jit
@@ -31,8 +31,33 @@ def sum_rows(D, out):
 
 
 @jit
-def backward(X, Y, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads):
-    """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's mean loss J.
+def weight_square_sum(params, sizes, woff):
+    """Return the sum of squares of every weight (biases excluded), in float64."""
+    total = 0.0
+    for k in range(woff.shape[0]):
+        start = woff[k]
+        for i in range(start, start + sizes[k] * sizes[k + 1]):
+            total += params[i] * params[i]
+    return total
+
+
+@jit
+def add_weight_penalty_gradient(params, sizes, woff, coef, grads):
+    """Add ``coef * W_k`` to the gradient of every layer's weights (biases excluded). ``grads`` is modified in place.
+
+    This is the gradient of the L2 penalty ``coef / 2 * sum ||W_k||^2``.
+    """
+    for k in range(woff.shape[0]):
+        start = woff[k]
+        for i in range(start, start + sizes[k] * sizes[k + 1]):
+            grads[i] += coef * params[i]
+
+
+@jit
+def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads):
+    """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's loss J.
+
+    J is the weighted mean ``sum_i w_i loss_i / sum(w)``: the plain mean when every weight is 1.
 
     Parameters
     ----------
@@ -40,6 +65,8 @@ def backward(X, Y, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, 
         The input batch given to :func:`fastmlp._jit.forward.forward`.
     Y : ndarray of shape (m, sizes[-1])
         Targets in the output layer's encoding (one-hot rows for softmax).
+    w : ndarray of shape (m,)
+        Row weights, >= 0 with a positive sum.
     params, sizes, woff, boff, aoff, codes, use_bias
         As for :func:`fastmlp._jit.forward.forward`.
     loss_code : int
@@ -54,13 +81,16 @@ def backward(X, Y, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, 
     Returns
     -------
     float
-        The mean loss J over the batch, at the parameters used by the forward pass.
+        The loss J over the batch, at the parameters used by the forward pass.
     """
     m = X.shape[0]
     last = sizes.shape[0] - 2
+    w_sum = 0.0
+    for i in range(m):
+        w_sum += w[i]
     Z_out = layer_view(zs, sizes, aoff, m, last)
     A_out = layer_view(acts, sizes, aoff, m, last)
-    output_delta(A_out, Y, 1.0 / m, layer_view(dlts, sizes, aoff, m, last))
+    output_delta(A_out, Y, w, 1.0 / w_sum, layer_view(dlts, sizes, aoff, m, last))
     for k in range(last, -1, -1):
         delta = layer_view(dlts, sizes, aoff, m, k)
         A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
@@ -73,4 +103,4 @@ def backward(X, Y, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, 
             multiply_by_derivative(
                 codes[k - 1], layer_view(zs, sizes, aoff, m, k - 1), layer_view(acts, sizes, aoff, m, k - 1), E_prev
             )
-    return loss_sum(loss_code, Z_out, A_out, Y) / m
+    return loss_sum(loss_code, Z_out, A_out, Y, w) / w_sum

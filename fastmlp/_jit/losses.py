@@ -18,7 +18,7 @@ import math
 
 from ._config import jit
 
-_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
+_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
 
 MSE = 0
 BINARY_CROSSENTROPY = 1
@@ -26,8 +26,8 @@ CROSSENTROPY = 2
 
 
 @jit
-def loss_sum(code, Z, A, Y):
-    """Sum over rows of the per-row loss (divide by the row count for J).
+def loss_sum(code, Z, A, Y, w):
+    """Weighted sum over rows of the per-row loss, ``sum_i w_i * loss_i`` (divide by ``sum(w)`` for J).
 
     Parameters
     ----------
@@ -40,6 +40,8 @@ def loss_sum(code, Z, A, Y):
     Y : ndarray of shape (m, n_out)
         Targets: real values (mse), probabilities in [0, 1] (binary cross-entropy) or rows of class probabilities,
         usually one-hot (cross-entropy).
+    w : ndarray of shape (m,)
+        Row weights (all ones for the plain mean).
 
     Returns
     -------
@@ -48,18 +50,17 @@ def loss_sum(code, Z, A, Y):
     """
     m, n = Z.shape
     total = 0.0
-    if code == MSE:
-        for i in range(m):
+    for i in range(m):
+        row = 0.0
+        if code == MSE:
             for j in range(n):
                 r = A[i, j] - Y[i, j]
-                total += 0.5 * r * r
-    elif code == BINARY_CROSSENTROPY:
-        for i in range(m):
+                row += 0.5 * r * r
+        elif code == BINARY_CROSSENTROPY:
             for j in range(n):
                 z = float(Z[i, j])
-                total += max(z, 0.0) - z * Y[i, j] + math.log1p(math.exp(-abs(z)))
-    elif code == CROSSENTROPY:
-        for i in range(m):
+                row += max(z, 0.0) - z * Y[i, j] + math.log1p(math.exp(-abs(z)))
+        elif code == CROSSENTROPY:
             z_max = float(Z[i, 0])
             for j in range(1, n):
                 if Z[i, j] > z_max:
@@ -71,16 +72,18 @@ def loss_sum(code, Z, A, Y):
             for j in range(n):
                 y = Y[i, j]
                 if y != 0:
-                    total += y * (log_sum_exp - Z[i, j])
+                    row += y * (log_sum_exp - Z[i, j])
+        total += w[i] * row
     return total
 
 
 @jit
-def output_delta(A, Y, scale, D):
-    """Write the output layer's delta ``D = scale * (A - Y)``.
+def output_delta(A, Y, w, scale, D):
+    """Write the output layer's delta ``D[i] = scale * w[i] * (A[i] - Y[i])``.
 
-    For each pairing of output activation and loss in this module, ``g'(Z) * dJ/dA`` simplifies to
-    ``(A - Y) / m``, so ``scale`` is ``1 / m`` for a batch of ``m`` rows.
+    For each pairing of output activation and loss in this module, ``g'(Z) * dJ/dA`` of the weighted mean loss
+    ``J = sum_i w_i loss_i / sum(w)`` simplifies to ``w_i (A_i - Y_i) / sum(w)``, so ``scale`` is ``1 / sum(w)``
+    (``1 / m`` without weights).
 
     Parameters
     ----------
@@ -88,12 +91,15 @@ def output_delta(A, Y, scale, D):
         Output activations.
     Y : ndarray of shape (m, n_out)
         Targets.
+    w : ndarray of shape (m,)
+        Row weights.
     scale : float
-        Factor applied to every entry, ``1 / m`` for the mean loss.
+        Factor applied to every entry, ``1 / sum(w)``.
     D : ndarray of shape (m, n_out)
         Modified in place.
     """
     m, n = A.shape
     for i in range(m):
+        row_scale = scale * w[i]
         for j in range(n):
-            D[i, j] = scale * (A[i, j] - Y[i, j])
+            D[i, j] = row_scale * (A[i, j] - Y[i, j])

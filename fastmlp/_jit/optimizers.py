@@ -1,12 +1,92 @@
-"""In-place parameter updates over the flat parameter and gradient vectors."""
+"""In-place parameter updates over the flat parameter, gradient and optimizer-state vectors.
+
+Hyperparameters reach the kernels in one float64 array indexed by the constants below, so that adding one never
+changes a kernel's signature.
+"""
+
+import math
 
 from ._config import jit
 
-_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
+_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
+
+SGD = 0
+ADAM = 1
+ADAMW = 2
+
+# Indices into the hyperparameter array.
+LR = 0
+MOMENTUM = 1
+NESTEROV = 2
+BETA1 = 3
+BETA2 = 4
+EPS = 5
+WEIGHT_DECAY = 6
+ALPHA = 7
+N_HYPER = 8
 
 
 @jit
-def sgd_step(params, grads, lr):
-    """Gradient descent step ``params -= lr * grads``. ``params`` is modified in place."""
-    for i in range(params.shape[0]):
-        params[i] -= lr * grads[i]
+def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step):
+    """Apply one update of optimizer ``code`` to ``params`` from ``grads``.
+
+    - SGD (``state1`` = velocity v): ``v <- momentum v - lr g``; then ``p <- p + v``, or with Nesterov
+      ``p <- p + momentum v - lr g``. With momentum 0 this is exactly ``p <- p - lr g``.
+    - Adam (``state1`` = m, ``state2`` = v, ``step[0]`` = t): ``t <- t + 1``;
+      ``m <- beta1 m + (1 - beta1) g``; ``v <- beta2 v + (1 - beta2) g^2``;
+      ``p <- p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)``.
+    - AdamW: first ``W <- W - lr * weight_decay * W`` on the weights (not the biases), then the Adam update.
+
+    Parameters
+    ----------
+    code : int
+        SGD, ADAM or ADAMW.
+    hyper : ndarray of float64, shape (N_HYPER,)
+        Hyperparameters, indexed by the constants of this module.
+    sizes, woff : ndarray of int64
+        Layer widths and weight offsets (:mod:`fastmlp._jit.layout`), to find the weights for AdamW's decay.
+    grads : ndarray of shape (n_params,)
+        The gradient.
+    params, state1, state2 : ndarray of shape (n_params,)
+        Parameters and optimizer state. Modified in place. Unused states may be any array.
+    step : ndarray of int64, shape (1,)
+        Adam's step count t. Modified in place.
+    """
+    lr = hyper[LR]
+    n = params.shape[0]
+    if code == SGD:
+        momentum = hyper[MOMENTUM]
+        if momentum == 0.0:
+            for i in range(n):
+                params[i] -= lr * grads[i]
+        elif hyper[NESTEROV] != 0.0:
+            for i in range(n):
+                v = momentum * state1[i] - lr * grads[i]
+                state1[i] = v
+                params[i] += momentum * v - lr * grads[i]
+        else:
+            for i in range(n):
+                v = momentum * state1[i] - lr * grads[i]
+                state1[i] = v
+                params[i] += v
+        return
+    if code == ADAMW:
+        decay = 1.0 - lr * hyper[WEIGHT_DECAY]
+        for k in range(woff.shape[0]):
+            start = woff[k]
+            for i in range(start, start + sizes[k] * sizes[k + 1]):
+                params[i] *= decay
+    beta1 = hyper[BETA1]
+    beta2 = hyper[BETA2]
+    eps = hyper[EPS]
+    step[0] += 1
+    t = step[0]
+    correction1 = 1.0 - beta1**t
+    correction2 = 1.0 - beta2**t
+    for i in range(n):
+        g = grads[i]
+        m = beta1 * state1[i] + (1.0 - beta1) * g
+        v = beta2 * state2[i] + (1.0 - beta2) * g * g
+        state1[i] = m
+        state2[i] = v
+        params[i] -= lr * (m / correction1) / (math.sqrt(v / correction2) + eps)

@@ -1,11 +1,19 @@
 """One whole training epoch in one compiled call: no Python runs between batches."""
 
-from ._config import jit
-from .backward import backward
-from .forward import forward
-from .optimizers import sgd_step
+import math
 
-_KERNEL_SALT = "94469ad3774148d95992af0e3dbc2f397aeb690973f0faf244e6e8ce76961454"
+from ._config import jit
+from .backward import add_weight_penalty_gradient, backward, weight_square_sum
+from .forward import forward
+from .layout import layer_view
+from .optimizers import ALPHA, optimizer_step
+
+_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
+
+# What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
+ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
+ACCURACY_THRESHOLD = 1  # sigmoid: weighted count of rows whose every output is on the target's side of 0.5
+SQUARED_ERROR = 2  # identity: weighted sum of squared errors, per output (for R^2)
 
 
 @jit
@@ -19,13 +27,58 @@ def gather_rows(src, rows, dst):
 
 
 @jit
-def sgd_epoch(
-    X, Y, order, batch_size, lr, params, grads, sizes, woff, boff, aoff, codes, loss_code, use_bias, xb, yb, zs, acts, dlts
-):
-    """Run one epoch of minibatch gradient descent and return the epoch's mean loss.
+def accumulate_metric(metric_code, A, Y, w, acc):
+    """Add one batch's contribution to the training metric's accumulator ``acc`` (modified in place).
+
+    Parameters
+    ----------
+    metric_code : int
+        ACCURACY_ARGMAX, ACCURACY_THRESHOLD or SQUARED_ERROR.
+    A, Y : ndarray of shape (m, n_out)
+        Outputs and targets of the batch.
+    w : ndarray of shape (m,)
+        Row weights.
+    acc : ndarray of float64
+        ``acc[0]`` the weighted count of correct rows (accuracies), or ``acc[j]`` the weighted squared error of
+        output j.
+    """
+    m, n = A.shape
+    for i in range(m):
+        if metric_code == ACCURACY_ARGMAX:
+            best_a = 0
+            best_y = 0
+            for j in range(1, n):
+                if A[i, j] > A[i, best_a]:
+                    best_a = j
+                if Y[i, j] > Y[i, best_y]:
+                    best_y = j
+            if best_a == best_y:
+                acc[0] += w[i]
+        elif metric_code == ACCURACY_THRESHOLD:
+            right = True
+            for j in range(n):
+                right &= (A[i, j] >= 0.5) == (Y[i, j] >= 0.5)
+            if right:
+                acc[0] += w[i]
+        else:
+            for j in range(n):
+                r = A[i, j] - Y[i, j]
+                acc[j] += w[i] * r * r
+
+
+@jit
+def train_epoch(
+    X, Y, w, order, batch_size,
+    opt_code, hyper, params, grads, state1, state2, step,
+    sizes, woff, boff, aoff, codes, loss_code, use_bias,
+    metric_code, record_norms,
+    xb, yb, wb, zs, acts, dlts, metric_acc, norms_acc,
+):  # fmt: skip
+    """Run one epoch of minibatch training and return the epoch's loss.
 
     Batches are consecutive runs of ``batch_size`` indices from ``order`` (the last one may be shorter). Each is
-    gathered into ``xb``/``yb``, then forward, backward and ``params -= lr * grads``.
+    gathered into ``xb``/``yb``/``wb``, then: forward, backward, the L2 penalty's gradient, the training metric,
+    the gradient norms (on request), and one optimizer step.
 
     Parameters
     ----------
@@ -33,43 +86,77 @@ def sgd_epoch(
         Training inputs.
     Y : ndarray of shape (n, sizes[-1])
         Targets in the output layer's encoding.
+    w : ndarray of shape (n,)
+        Row weights (ones without sample weights).
     order : ndarray of int64, shape (n_used,)
         Row indices into ``X`` in the order to visit them (a permutation when shuffling).
     batch_size : int
         Rows per gradient step, >= 1.
-    lr : float
-        Learning rate.
-    params, grads : ndarray of shape (n_params,)
-        Flat parameters (modified in place) and gradient workspace.
+    opt_code, hyper, params, grads, state1, state2, step
+        As for :func:`fastmlp._jit.optimizers.optimizer_step`; ``hyper[ALPHA]`` is the L2 penalty.
     sizes, woff, boff, aoff, codes, loss_code, use_bias
         As for :func:`fastmlp._jit.backward.backward`.
-    xb, yb : ndarray of shape (>= batch_size * sizes[0],), (>= batch_size * sizes[-1],)
-        Batch workspaces.
+    metric_code : int
+        What to accumulate in ``metric_acc`` (see :func:`accumulate_metric`).
+    record_norms : bool
+        Whether to add each batch's per-layer weight-gradient norm to ``norms_acc``.
+    xb, yb, wb : ndarray
+        Batch workspaces of at least ``batch_size`` rows (flat for ``xb`` and ``yb``).
     zs, acts, dlts : ndarray of shape (>= batch_size * aoff[-1],)
         Layer workspaces.
+    metric_acc : ndarray of float64
+        Metric accumulator. Modified in place (added to).
+    norms_acc : ndarray of float64, shape (n_layers,)
+        Gradient-norm accumulator. Modified in place (added to) when ``record_norms``.
 
     Returns
     -------
     float
-        Mean over the epoch's rows of the loss, each batch's loss taken before its update.
+        The epoch's loss: the weighted mean over its rows of the loss, each batch measured before its update, plus
+        each batch's L2 penalty ``alpha / 2 * sum ||W||^2`` spread over the epoch's weight (scikit-learn's
+        definition of ``loss_``). 0 when every row has weight 0.
 
     Notes
     -----
-    Unchecked preconditions: every index in ``order`` is a valid row of ``X`` and ``Y``; workspaces are large
-    enough for ``batch_size`` rows.
+    Unchecked preconditions: every index in ``order`` is a valid row; weights are >= 0; workspaces are large
+    enough. A batch whose weights are all 0 contributes nothing and makes no step.
     """
     n = order.shape[0]
     n_in = sizes[0]
     n_out = sizes[sizes.shape[0] - 1]
+    last = sizes.shape[0] - 2
+    alpha = hyper[ALPHA]
     total = 0.0
+    total_weight = 0.0
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         rows = order[start : start + m]
         Xb = xb[: m * n_in].reshape((m, n_in))
         Yb = yb[: m * n_out].reshape((m, n_out))
+        w_batch = wb[:m]
         gather_rows(X, rows, Xb)
         gather_rows(Y, rows, Yb)
+        batch_weight = 0.0
+        for i in range(m):
+            w_batch[i] = w[rows[i]]
+            batch_weight += w_batch[i]
+        if batch_weight <= 0.0:
+            continue
         forward(Xb, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts)
-        total += m * backward(Xb, Yb, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads)
-        sgd_step(params, grads, lr)
-    return total / n
+        loss = backward(
+            Xb, Yb, w_batch, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads
+        )
+        total += loss * batch_weight
+        total_weight += batch_weight
+        if alpha != 0.0:
+            total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
+            add_weight_penalty_gradient(params, sizes, woff, alpha / batch_weight, grads)
+        accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
+        if record_norms:
+            for k in range(woff.shape[0]):
+                squares = 0.0
+                for i in range(woff[k], woff[k] + sizes[k] * sizes[k + 1]):
+                    squares += grads[i] * grads[i]
+                norms_acc[k] += math.sqrt(squares)
+        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step)
+    return total / total_weight if total_weight > 0.0 else 0.0

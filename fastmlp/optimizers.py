@@ -1,0 +1,163 @@
+"""Optimizers: small configuration objects. The update itself runs compiled, inside the epoch kernel.
+
+Their state (momentum, Adam's moments and step count) lives with the model being trained, in vectors laid out like
+``model.params``, so one optimizer object can be reused for many fits.
+"""
+
+import numbers
+
+import numpy as np
+
+from ._jit import optimizers as _opt
+from ._validation import check_positive_float
+from .schedules import resolve_schedule
+
+
+def _check_unit_interval(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number in [0, 1); got {value!r}.")
+    value = float(value)
+    if not 0 <= value < 1:
+        raise ValueError(f"{name} must lie in [0, 1); got {value}.")
+    return value
+
+
+class Optimizer:
+    """Base class of the optimizers (not used directly)."""
+
+    code = -1
+    n_states = 0
+
+    def hyperparameters(self, lr, alpha):
+        """Return the float64 array the kernel reads, for this epoch's ``lr`` and the L2 penalty ``alpha``."""
+        hyper = np.zeros(_opt.N_HYPER)
+        hyper[_opt.LR] = lr
+        hyper[_opt.ALPHA] = alpha
+        return hyper
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    ``v <- momentum * v - lr * g`` then ``p <- p + v`` (Nesterov: ``p <- p + momentum * v - lr * g``), as in
+    scikit-learn; with ``momentum=0`` this is ``p <- p - lr * g``.
+
+    Parameters
+    ----------
+    lr : float, default=0.01
+        Learning rate, > 0.
+    momentum : float, default=0.0
+        In [0, 1).
+    nesterov : bool, default=False
+        Use Nesterov's momentum.
+    schedule : str or Schedule, default="constant"
+        "constant", "invscaling", "step", "cosine", "adaptive", or a :mod:`fastmlp.schedules` instance.
+    """
+
+    code = _opt.SGD
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, schedule="constant"):
+        self.lr = check_positive_float(lr, "lr")
+        self.momentum = _check_unit_interval(momentum, "momentum")
+        if not isinstance(nesterov, bool | np.bool_):
+            raise TypeError(f"nesterov must be True or False; got {nesterov!r}.")
+        self.nesterov = bool(nesterov)
+        self.schedule = resolve_schedule(schedule)
+
+    @property
+    def n_states(self):
+        """Number of state vectors: the velocity when momentum is used."""
+        return 1 if self.momentum > 0 else 0
+
+    def hyperparameters(self, lr, alpha):
+        """See :meth:`Optimizer.hyperparameters`."""
+        hyper = super().hyperparameters(lr, alpha)
+        hyper[_opt.MOMENTUM] = self.momentum
+        hyper[_opt.NESTEROV] = float(self.nesterov)
+        return hyper
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015), with bias-corrected moments.
+
+    ``m <- beta1 m + (1 - beta1) g``, ``v <- beta2 v + (1 - beta2) g^2``,
+    ``p <- p - lr * m_hat / (sqrt(v_hat) + eps)`` with ``m_hat = m / (1 - beta1^t)``, ``v_hat = v / (1 - beta2^t)``.
+
+    Parameters
+    ----------
+    lr : float, default=0.001
+        Learning rate, > 0.
+    beta1, beta2 : float, default=0.9, 0.999
+        Moment decay rates, in [0, 1).
+    eps : float, default=1e-8
+        Added to the denominator, > 0.
+    schedule : str or Schedule, default="constant"
+        As for :class:`SGD`.
+    """
+
+    code = _opt.ADAM
+    n_states = 2
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, schedule="constant"):
+        self.lr = check_positive_float(lr, "lr")
+        self.beta1 = _check_unit_interval(beta1, "beta1")
+        self.beta2 = _check_unit_interval(beta2, "beta2")
+        self.eps = check_positive_float(eps, "eps")
+        self.schedule = resolve_schedule(schedule)
+
+    def hyperparameters(self, lr, alpha):
+        """See :meth:`Optimizer.hyperparameters`."""
+        hyper = super().hyperparameters(lr, alpha)
+        hyper[_opt.BETA1] = self.beta1
+        hyper[_opt.BETA2] = self.beta2
+        hyper[_opt.EPS] = self.eps
+        return hyper
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter, 2019).
+
+    Before each Adam update the weights (not the biases) shrink: ``W <- W - lr * weight_decay * W``.
+
+    Parameters
+    ----------
+    lr, beta1, beta2, eps, schedule
+        As for :class:`Adam`.
+    weight_decay : float, default=0.01
+        Decay rate, >= 0.
+    """
+
+    code = _opt.ADAMW
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, schedule="constant"):
+        super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, schedule=schedule)
+        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real) or not weight_decay >= 0:
+            raise ValueError(f"weight_decay must be a number >= 0; got {weight_decay!r}.")
+        self.weight_decay = float(weight_decay)
+
+    def hyperparameters(self, lr, alpha):
+        """See :meth:`Optimizer.hyperparameters`."""
+        hyper = super().hyperparameters(lr, alpha)
+        hyper[_opt.WEIGHT_DECAY] = self.weight_decay
+        return hyper
+
+
+OPTIMIZERS = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def resolve_optimizer(optimizer):
+    """Return an :class:`Optimizer` from None (SGD's defaults), a name or an instance."""
+    if optimizer is None:
+        return SGD()
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in OPTIMIZERS:
+        return OPTIMIZERS[optimizer.lower()]()
+    raise ValueError(f"optimizer must be one of {sorted(OPTIMIZERS)} or an Optimizer instance; got {optimizer!r}.")

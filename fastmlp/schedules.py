@@ -1,0 +1,177 @@
+"""Learning-rate schedules: how an optimizer's ``lr`` changes from epoch to epoch.
+
+A schedule is set on the optimizer (``fm.SGD(lr=0.1, schedule=fm.Cosine())`` or ``schedule="cosine"``) and is
+applied once per epoch, by Python, between the compiled epochs. Schedules hold configuration only; the state of a
+running fit (how many epochs, the best loss so far) lives in the fit.
+"""
+
+import math
+import numbers
+
+from ._validation import check_int, check_positive_float
+
+
+def _check_fraction(value, name, low_open=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number; got {value!r}.")
+    value = float(value)
+    if not (0 < value < 1 if low_open else 0 <= value < 1):
+        raise ValueError(f"{name} must lie in {'(0, 1)' if low_open else '[0, 1)'}; got {value}.")
+    return value
+
+
+class Schedule:
+    """Base class: a constant learning rate."""
+
+    def start(self, base_lr, epochs):
+        """Return the mutable state of one fit: ``base_lr`` and the planned number of ``epochs``."""
+        return {"base_lr": base_lr, "epochs": epochs, "scale": 1.0}
+
+    def rate(self, state, epoch, samples_seen):
+        """The learning rate for 0-based ``epoch``, after ``samples_seen`` training rows."""
+        return state["base_lr"] * state["scale"]
+
+    def observe(self, state, monitored_loss):
+        """Record an epoch's monitored loss; return True to ask the fit to stop."""
+        return False
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
+        return f"{type(self).__name__}({args})"
+
+    def __eq__(self, other):
+        return type(self) is type(other) and vars(self) == vars(other)
+
+
+class Constant(Schedule):
+    """The same learning rate every epoch."""
+
+
+class InverseScaling(Schedule):
+    """scikit-learn's "invscaling": ``lr / (t + 1) ** power_t``, with t the training rows seen before the epoch.
+
+    Parameters
+    ----------
+    power_t : float, default=0.5
+        The exponent, >= 0.
+    """
+
+    def __init__(self, power_t=0.5):
+        if isinstance(power_t, bool) or not isinstance(power_t, numbers.Real) or not power_t >= 0:
+            raise ValueError(f"power_t must be a number >= 0; got {power_t!r}.")
+        self.power_t = float(power_t)
+
+    def rate(self, state, epoch, samples_seen):
+        """See :meth:`Schedule.rate`."""
+        return state["base_lr"] / (samples_seen + 1) ** self.power_t
+
+
+class StepDecay(Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs.
+
+    Parameters
+    ----------
+    step_size : int, default=10
+        Epochs between two decays, >= 1.
+    gamma : float, default=0.1
+        Factor applied at each decay, in (0, 1).
+    """
+
+    def __init__(self, step_size=10, gamma=0.1):
+        self.step_size = check_int(step_size, "step_size", 1)
+        self.gamma = _check_fraction(gamma, "gamma", low_open=True)
+
+    def rate(self, state, epoch, samples_seen):
+        """See :meth:`Schedule.rate`."""
+        return state["base_lr"] * self.gamma ** (epoch // self.step_size)
+
+
+class Cosine(Schedule):
+    """Cosine annealing from ``lr`` down to ``min_lr`` over ``epochs`` epochs (then ``min_lr``).
+
+    Parameters
+    ----------
+    epochs : int or None, default=None
+        Length of the decay; None uses the ``epochs`` of the fit.
+    min_lr : float, default=0.0
+        The final learning rate, >= 0.
+    """
+
+    def __init__(self, epochs=None, min_lr=0.0):
+        self.epochs = None if epochs is None else check_int(epochs, "epochs", 1)
+        if isinstance(min_lr, bool) or not isinstance(min_lr, numbers.Real) or not min_lr >= 0:
+            raise ValueError(f"min_lr must be a number >= 0; got {min_lr!r}.")
+        self.min_lr = float(min_lr)
+
+    def rate(self, state, epoch, samples_seen):
+        """See :meth:`Schedule.rate`."""
+        length = self.epochs or state["epochs"] or 1
+        if epoch >= length:
+            return self.min_lr
+        return self.min_lr + (state["base_lr"] - self.min_lr) * 0.5 * (1 + math.cos(math.pi * epoch / length))
+
+
+class Adaptive(Schedule):
+    """scikit-learn's "adaptive": divide the learning rate by ``factor`` when the loss stops improving.
+
+    After more than ``patience`` consecutive epochs whose monitored loss (the validation loss when the fit has
+    validation data, else the training loss) is not below the best so far minus ``tol``, the rate is divided by
+    ``factor``. When the rate is already at or below ``min_lr`` the fit stops instead.
+
+    Parameters
+    ----------
+    factor : float, default=5.0
+        Division factor, > 1.
+    patience : int, default=10
+        scikit-learn's ``n_iter_no_change``, >= 1.
+    tol : float, default=1e-4
+        Smallest decrease that counts as an improvement, >= 0.
+    min_lr : float, default=1e-6
+        Rate at which the fit stops rather than decays, > 0.
+    """
+
+    def __init__(self, factor=5.0, patience=10, tol=1e-4, min_lr=1e-6):
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not factor > 1:
+            raise ValueError(f"factor must be a number > 1; got {factor!r}.")
+        self.factor = float(factor)
+        self.patience = check_int(patience, "patience", 1)
+        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
+            raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
+        self.tol = float(tol)
+        self.min_lr = check_positive_float(min_lr, "min_lr")
+
+    def start(self, base_lr, epochs):
+        """See :meth:`Schedule.start`."""
+        return {**super().start(base_lr, epochs), "best": math.inf, "no_improvement": 0}
+
+    def observe(self, state, monitored_loss):
+        """See :meth:`Schedule.observe`."""
+        if monitored_loss > state["best"] - self.tol:
+            state["no_improvement"] += 1
+        else:
+            state["no_improvement"] = 0
+        state["best"] = min(state["best"], monitored_loss)
+        if state["no_improvement"] > self.patience:
+            if state["base_lr"] * state["scale"] <= self.min_lr:
+                return True
+            state["scale"] /= self.factor
+            state["no_improvement"] = 0
+        return False
+
+
+SCHEDULES = {
+    "constant": Constant,
+    "invscaling": InverseScaling,
+    "step": StepDecay,
+    "cosine": Cosine,
+    "adaptive": Adaptive,
+}
+
+
+def resolve_schedule(schedule):
+    """Return a :class:`Schedule` from a name or an instance."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, str) and schedule.lower() in SCHEDULES:
+        return SCHEDULES[schedule.lower()]()
+    raise ValueError(f"schedule must be one of {sorted(SCHEDULES)} or a Schedule instance; got {schedule!r}.")
