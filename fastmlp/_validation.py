@@ -104,6 +104,8 @@ def check_init(init, n_layers, activations):
 
 def check_dtype(dtype):
     """Return the model's dtype: float32 or float64."""
+    if dtype is None:  # np.dtype(None) would quietly mean float64
+        raise TypeError("dtype must be 'float32' or 'float64'; got None.")
     try:
         resolved = np.dtype(dtype)
     except TypeError as exc:
@@ -117,15 +119,26 @@ def check_seed(seed):
     """Return a ``numpy.random.Generator`` from None, an int or a Generator."""
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
-    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral) or seed < 0:
+    if isinstance(seed, bool | np.bool_) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"seed must be None, a non-negative integer or a numpy.random.Generator; got {seed!r}.")
+    if seed < 0:
+        raise ValueError(f"seed must be None, a non-negative integer or a numpy.random.Generator; got {seed}.")
     return np.random.default_rng(int(seed))
+
+
+def check_bool(value, name):
+    """Return ``value`` as a bool, refusing anything but True and False (a string "no" would count as True)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {value!r}.")
+    return bool(value)
 
 
 def as_array(a, name):
     """Return ``a`` as an ndarray of a real numeric dtype, refusing kinds that have no meaning as numbers."""
     if isinstance(a, str | bytes):
         raise TypeError(f"{name} must be an array of numbers; got a string.")
+    if isinstance(a, np.ma.MaskedArray):  # np.asarray would drop the mask and use the hidden values
+        raise TypeError(f"{name} is a masked array; fill or drop the masked values first (e.g. {name}.filled()).")
     try:
         arr = np.asarray(a)
     except (ValueError, TypeError) as exc:
@@ -224,4 +237,6 @@ def encode_targets(y, output, n_out, n_rows, dtype, name="y"):
         raise ValueError(f"{name} must hold probabilities in [0, 1] for output={output!r}; got values outside.")
     if output == "softmax" and not np.allclose(y.sum(axis=1), 1, rtol=0, atol=1e-6):
         raise ValueError(f"{name} rows must sum to 1 (one-hot or class probabilities) for output='softmax'.")
-    return to_kernel_array(y, dtype)
+    Y = to_kernel_array(y, dtype)
+    assert_all_finite(Y, name)  # again after the cast: values too large for float32 become inf
+    return Y

@@ -15,6 +15,8 @@ class GradientCheck:
     ----------
     max_rel_error : float
         Worst of the per-layer errors below.
+    rel_error : float
+        The same measure over the whole gradient vector at once.
     weights : list of float
         For each layer k, ``||a - n|| / (||a|| + ||n||)`` between the backprop (a) and finite-difference (n)
         gradients of ``W_k`` (0 when both are 0).
@@ -25,6 +27,7 @@ class GradientCheck:
     """
 
     max_rel_error: float
+    rel_error: float
     weights: list
     biases: list | None
     analytic: np.ndarray
@@ -65,10 +68,19 @@ def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
     Returns
     -------
     GradientCheck
-        ``max_rel_error`` and the error of each layer's weights and biases. Around 1e-9 or below means agreement;
-        ReLU units with a pre-activation within the step of 0 (the kink) can make it large without any error.
+        ``max_rel_error`` and the error of each layer's weights and biases. Around 1e-8 or below means agreement.
+        Two things make it larger without any error in backpropagation: ReLU units whose pre-activation lies within
+        the step of 0 (the kink), and a layer whose gradient is tiny next to the loss, where the finite
+        differences' rounding error (about 1e-16 * J / h per entry) is no longer small against the gradient;
+        ``rel_error`` over the whole vector is the less sensitive figure.
     """
+    from .model import Model
+
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a fastmlp.Model; got {type(model).__name__}.")
     eps = None if eps is None else check_positive_float(eps, "eps")
+    if eps is not None and eps > 0.1:
+        raise ValueError(f"eps must be a small step, in (0, 0.1]; got {eps}.")
     probe = model.astype("float64")
     analytic = probe.gradients(X, y, sample_weight=sample_weight, alpha=alpha).flat.copy()
     params = probe.params
@@ -89,6 +101,7 @@ def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
         biases = [_relative_error(a, n) for a, n in zip(lay.bias_views(analytic), lay.bias_views(numeric), strict=True)]
     return GradientCheck(
         max_rel_error=max(weights + (biases or [])),
+        rel_error=_relative_error(analytic, numeric),
         weights=weights,
         biases=biases,
         analytic=analytic,

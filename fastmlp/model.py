@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+import copy
+
 import numpy as np
 
 from . import _validation as v
@@ -18,6 +20,7 @@ DEFAULT_CHUNK_ROWS = 4096
 """Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
 
 NORMAL_INIT_STD = 0.05
+PICKLE_FORMAT = 1
 
 
 @dataclass
@@ -111,7 +114,7 @@ class Model:
             hidden=v.check_hidden(hidden, len(sizes) - 2),
             output=v.check_output(output, sizes[-1]),
             dtype=v.check_dtype(dtype),
-            bias=bool(bias),
+            bias=v.check_bool(bias, "bias"),
         )
         self._rng = v.check_seed(seed)
         self._train_state = None
@@ -210,7 +213,12 @@ class Model:
         if values.shape != self._params.shape:
             raise ValueError(f"params must have shape {self._params.shape}; got {values.shape}.")
         v.assert_all_finite(values, "params")
-        np.copyto(self._params, values, casting="same_kind" if values.dtype.kind == "f" else "unsafe")
+        previous = self._params.copy()
+        with np.errstate(over="ignore"):
+            np.copyto(self._params, values, casting="unsafe")
+        if not v.all_finite_array(self._params):  # finite in the given dtype but too large for the model's
+            np.copyto(self._params, previous)
+            raise ValueError(f"params contains values too large for {self._dtype}; the model is unchanged.")
 
     @property
     def n_params(self):
@@ -219,13 +227,16 @@ class Model:
 
     @property
     def weights(self):
-        """list of ndarray: ``weights[k]`` of shape (sizes[k], sizes[k + 1]), views into :attr:`params`."""
-        return list(self._weights)
+        """tuple of ndarray: ``weights[k]`` of shape (sizes[k], sizes[k + 1]), views into :attr:`params`.
+
+        Change a layer in place, ``model.weights[k][...] = values``; the tuple itself cannot be assigned to.
+        """
+        return tuple(self._weights)
 
     @property
     def biases(self):
-        """list of ndarray or None: ``biases[k]`` of length sizes[k + 1], views into :attr:`params`."""
-        return None if self._biases is None else list(self._biases)
+        """tuple of ndarray or None: ``biases[k]`` of length sizes[k + 1], views into :attr:`params`."""
+        return None if self._biases is None else tuple(self._biases)
 
     def astype(self, dtype):
         """Return a copy of the model with parameters converted to ``dtype`` ("float32" or "float64")."""
@@ -233,8 +244,7 @@ class Model:
         state = self.__getstate__()
         state["dtype"] = v.check_dtype(dtype).name
         state["params"] = state["params"].astype(state["dtype"])
-        state["rng"] = np.random.default_rng()
-        state["rng"].bit_generator.state = self._rng.bit_generator.state
+        state["rng"] = copy.deepcopy(self._rng)
         clone.__setstate__(state)
         return clone
 
@@ -246,6 +256,7 @@ class Model:
         # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of
         # partial_fit is not kept.
         return {
+            "pickle_format": PICKLE_FORMAT,
             "sizes": list(self._sizes),
             "hidden": list(self._hidden),
             "output": self._output,
@@ -257,7 +268,22 @@ class Model:
         }
 
     def __setstate__(self, state):
-        self._configure(state["sizes"], state["hidden"], state["output"], state["dtype"], state["bias"])
+        if state.get("pickle_format") != PICKLE_FORMAT:
+            raise ValueError(
+                f"this pickled Model has format {state.get('pickle_format')!r}; this fastmlp reads format "
+                f"{PICKLE_FORMAT}. Pickles are for passing models between processes of one installation, not for "
+                "storing them."
+            )
+        sizes = v.check_sizes(state["sizes"])
+        self._configure(
+            sizes,
+            v.check_hidden(state["hidden"], len(sizes) - 2),
+            v.check_output(state["output"], sizes[-1]),
+            v.check_dtype(state["dtype"]),
+            v.check_bool(state["bias"], "bias"),
+        )
+        if np.shape(state["params"]) != self._params.shape:
+            raise ValueError(f"pickled params have shape {np.shape(state['params'])}; expected {self._params.shape}.")
         self._init_names = tuple(state["init"])
         self._rng = state["rng"]
         self._train_state = None
@@ -299,24 +325,44 @@ class Model:
         """
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
+        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+        hidden_buf = np.empty(min(rows, X.shape[0]) * int(self._layout.aoff[-2]), dtype=self._dtype)
+        for start, chunk in self._chunks(X, rows):
+            out_chunk = out[start : start + chunk.shape[0]]
+            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, out_chunk)
+            self._check_outputs(out_chunk, "X")
+        return out
+
+    def _chunks(self, X, rows, name="X"):
+        """Yield ``(start, chunk)``: ``X[start:start + rows]`` validated and in the kernels' form.
+
+        Inputs already in that form are passed as slices; anything else is converted chunk by chunk into one reused
+        buffer, so a large input of another dtype or layout (a memory map, say) is never copied whole.
+        """
         n = X.shape[0]
-        rows = min(rows, n)
-        out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
-        hidden_buf = np.empty(rows * int(self._layout.aoff[-2]), dtype=self._dtype)
-        # Inputs already in the kernel's form are passed as slices; anything else goes through one reused buffer.
         direct = X.dtype == self._dtype and X.flags.c_contiguous and X.flags.writeable
-        x_buf = None if direct else np.empty((rows, self._sizes[0]), dtype=self._dtype)
+        buffer = None if direct else np.empty((min(rows, n), self._sizes[0]), dtype=self._dtype)
         for start in range(0, n, rows):
             stop = min(start + rows, n)
             if direct:
                 chunk = X[start:stop]
             else:
-                chunk = x_buf[: stop - start]
+                chunk = buffer[: stop - start]
                 with np.errstate(over="ignore"):  # values too large for the dtype become inf, reported just below
                     np.copyto(chunk, X[start:stop], casting="unsafe")
-            v.assert_all_finite(chunk, "X")
-            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, out[start:stop])
-        return out
+            v.assert_all_finite(chunk, name)
+            yield start, chunk
+
+    def _check_outputs(self, out, name):
+        """Raise instead of returning NaN or infinity from finite inputs."""
+        if v.all_finite_array(out):
+            return
+        if not v.all_finite_array(self._params):
+            raise ValueError("the model's params contain NaN or infinity, so its outputs are not finite.")
+        raise ValueError(
+            f"the forward pass of {name} overflowed {self._dtype}: its outputs are not finite. Scale the inputs "
+            "(standardise them, say) or use dtype='float64'."
+        )
 
     def forward(self, X):
         """Run the forward pass on ``X`` in one batch and return every layer's Z and A.
@@ -333,7 +379,8 @@ class Model:
         X = self._kernel_inputs(X)
         zs, acts = self._run_forward(X)
         m = X.shape[0]
-        return ForwardTrace(Z=self._layout.layer_blocks(zs, m), A=[X] + self._layout.layer_blocks(acts, m))
+        # A[0] is a copy, so that changing the trace never changes the caller's array.
+        return ForwardTrace(Z=self._layout.layer_blocks(zs, m), A=[X.copy()] + self._layout.layer_blocks(acts, m))
 
     def _run_forward(self, X):
         size = X.shape[0] * self._layout.width_sum
@@ -348,19 +395,22 @@ class Model:
     def _row_weights(self, sample_weight, n_rows):
         return _training.check_sample_weight(sample_weight, n_rows, self._dtype)
 
-    def _output_and_loss(self, X, Y, w=None, chunk_size=None):
-        """Forward ``X`` (a kernel array) in chunks: return the outputs and the weighted mean loss against ``Y``."""
+    def _output_and_loss(self, X, Y, w=None, chunk_size=None, name="X"):
+        """Forward ``X`` in chunks over one workspace: return the outputs and the weighted mean loss against ``Y``."""
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else chunk_size
-        w = np.ones(X.shape[0], dtype=self._dtype) if w is None else w
-        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+        n = X.shape[0]
+        w = np.ones(n, dtype=self._dtype) if w is None else w
+        out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
+        zs = np.empty(min(rows, n) * self._layout.width_sum, dtype=self._dtype)
+        acts = np.empty_like(zs)
         total = 0.0
         last = self.n_layers - 1
-        for start in range(0, X.shape[0], rows):
-            chunk = X[start : start + rows]
-            zs, acts = self._run_forward(chunk)
+        for start, chunk in self._chunks(X, rows, name):
             m = chunk.shape[0]
+            _forward(chunk, self._params, *self._layout_args(), self._bias, zs, acts)
             Z_out = self._layout.layer_blocks(zs, m)[last]
             A_out = self._layout.layer_blocks(acts, m)[last]
+            self._check_outputs(A_out, name)
             out[start : start + m] = A_out
             total += _loss_sum(self._loss_code, Z_out, A_out, Y[start : start + m], w[start : start + m])
         return out, total / float(np.sum(w, dtype=np.float64))
@@ -389,7 +439,7 @@ class Model:
             The (weighted) mean of ``1/2 sum_j (y_j - a_j)^2`` (identity), of the binary cross-entropy summed over
             outputs (sigmoid), or of the cross-entropy (softmax), plus the penalty.
         """
-        X = self._kernel_inputs(X)
+        X = v.check_features(X, self._sizes[0])
         Y = self._targets(y, X.shape[0])
         w = self._row_weights(sample_weight, X.shape[0])
         alpha = _training.check_alpha(alpha)
@@ -424,7 +474,10 @@ class Model:
         zs, acts = self._run_forward(X)
         dlts = np.empty_like(zs)
         grads = np.empty_like(self._params)
+        self._check_outputs(self._layout.layer_blocks(acts, X.shape[0])[-1], "X")
         loss = _backward(X, Y, w, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads)
+        if not v.all_finite_array(grads):
+            raise ValueError(f"the gradients overflowed {self._dtype}; scale the inputs or targets, or use float64.")
         if alpha:
             w_sum = float(np.sum(w, dtype=np.float64))
             lay = self._layout

@@ -425,6 +425,14 @@ class _Trainer:
         return float(loss), lr, metric, norms, seconds
 
 
+def check_fit_flags(shuffle, verbose, record_gradient_norms):
+    """The boolean options of fit."""
+    v.check_bool(shuffle, "shuffle")
+    v.check_bool(record_gradient_norms, "record_gradient_norms")
+    if not isinstance(verbose, bool | int):
+        raise TypeError(f"verbose must be True or False; got {verbose!r}.")
+
+
 def fit(
     model, X, y, *, epochs, batch_size, optimizer, shuffle, validation, validation_fraction, early_stopping,
     sample_weight, class_weight, alpha, tol, n_iter_no_change, callbacks, verbose, seed, record_gradient_norms,
@@ -432,6 +440,7 @@ def fit(
     """The body of :meth:`Model.fit` (documented there)."""
     epochs = v.check_int(epochs, "epochs", 0)
     batch_size = v.check_int(batch_size, "batch_size", 1)
+    check_fit_flags(shuffle, verbose, record_gradient_norms)
     optimizer = resolve_optimizer(optimizer)
     alpha = check_alpha(alpha)
     if tol is not None:
@@ -457,7 +466,7 @@ def fit(
     if validation_fraction is not None:
         X, Y, w, val = _split_validation(X, Y, w, validation_fraction, rng)
     elif validation is not None:
-        X_val = model._kernel_inputs(validation[0], name="validation X")
+        X_val = v.check_features(validation[0], model.sizes[0], name="validation X")
         val = (X_val, model._targets(validation[1], X_val.shape[0], name="validation y"), None)
 
     state = TrainState.fresh(model, optimizer, epochs)
@@ -481,7 +490,7 @@ def fit(
             logs = {"loss": loss, history.metric_name: metric}
             if val is not None:
                 X_val, Y_val, w_val = val
-                A_val, val_loss = model._output_and_loss(X_val, Y_val, w_val)
+                A_val, val_loss = model._output_and_loss(X_val, Y_val, w_val, name="validation X")
                 val_metric = metric_value(trainer.metric_code, A_val, Y_val, np.ones(len(Y_val)) if w_val is None else w_val)
                 history.val_loss.append(val_loss)
                 history.val_metric.append(val_metric)
@@ -526,6 +535,7 @@ def fit(
 def partial_fit(model, X, y, *, batch_size, optimizer, sample_weight, class_weight, alpha, shuffle, seed):
     """The body of :meth:`Model.partial_fit` (documented there)."""
     batch_size = v.check_int(batch_size, "batch_size", 1)
+    check_fit_flags(shuffle, False, False)
     alpha = check_alpha(alpha)
     rng = model._rng if seed is None else v.check_seed(seed)
     state = model._train_state

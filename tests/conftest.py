@@ -1,3 +1,7 @@
+import importlib
+import pkgutil
+
+import numba
 import numpy as np
 import pytest
 
@@ -32,3 +36,24 @@ def rng():
 @pytest.fixture
 def small_model():
     return fm.Model([3, 5, 2], hidden="tanh", output="softmax", seed=0)
+
+
+def assert_signature_budget():
+    """Every kernel has at most 2 compiled signatures (float32 and float64 models), with no other array dtype."""
+    import fastmlp._jit
+
+    for info in pkgutil.iter_modules(fastmlp._jit.__path__):
+        module = importlib.import_module(f"fastmlp._jit.{info.name}")
+        for kernel in vars(module).values():
+            if isinstance(kernel, numba.core.registry.CPUDispatcher):
+                signatures = kernel.signatures
+                assert len(signatures) <= 2, (kernel.__name__, signatures)
+                kinds = {str(t.dtype) for sig in signatures for t in sig if isinstance(t, numba.types.Array)}
+                assert kinds <= {"float32", "float64", "int64"}, (kernel.__name__, kinds)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _signature_budget_after_the_suite():
+    """After every test has compiled what it needed, no kernel may have grown a third signature."""
+    yield
+    assert_signature_budget()

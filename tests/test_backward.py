@@ -41,6 +41,7 @@ def test_backprop_agrees_with_finite_differences(seed):
     if _min_abs_relu_preactivation(model, X) < 1e-4:
         pytest.skip("a ReLU pre-activation lies at the kink")
     check = fm.check_gradients(model, X, y)
+    assert check.rel_error < 1e-8, (model, check.rel_error)
     assert check.max_rel_error < 1e-7, (model, check.weights, check.biases)
     assert_allclose(check.analytic, check.numeric, rtol=1e-3, atol=1e-6)
 

@@ -135,8 +135,55 @@ def test_nan_weight_reaches_the_output(hidden, layer):
     model = fm.Model([3, 4, 4, 2], hidden=hidden, output="softmax", seed=0)
     model.weights[layer][...] = np.nan
     X = np.ones((2, 3))
-    assert np.isnan(model.predict(X)).all()
-    assert np.isnan(model.loss(X, [0, 1]))
+    assert np.isnan(model.forward(X).A[-1]).all()
+    for call in (lambda: model.predict(X), lambda: model.loss(X, [0, 1]), lambda: model.gradients(X, [0, 1])):
+        with pytest.raises(ValueError, match="the model's params contain NaN or infinity"):
+            call()
+
+
+def test_overflowing_inputs_raise_instead_of_returning_nan():
+    model = fm.Model([3, 4, 2], output="softmax", seed=0)
+    X = np.full((1, 3), 3e38)  # finite in float32, but the forward pass overflows
+    for call in (lambda: model.predict(X), lambda: model.loss(X, [0]), lambda: model.gradients(X, [0])):
+        with pytest.raises(ValueError, match="the forward pass of X overflowed float32"):
+            call()
+    assert np.isfinite(model.astype("float64").predict(X)).all()
+
+
+def test_weights_cannot_be_rebound_by_mistake(small_model):
+    with pytest.raises(TypeError):
+        small_model.weights[0] = np.zeros((3, 5))  # a tuple: use weights[0][...] = values
+    small_model.weights[0][...] = 0
+    assert not small_model.params[:15].any()
+
+
+def test_params_too_large_for_the_dtype_leave_the_model_unchanged(small_model):
+    before = small_model.params.copy()
+    with pytest.raises(ValueError, match="too large for float32; the model is unchanged"):
+        small_model.params = np.full(small_model.n_params, 1e300)
+    assert_array_equal(small_model.params, before)
+
+
+def test_forward_trace_does_not_alias_the_input():
+    model = fm.Model([2, 3, 1], seed=0)
+    X = np.ones((4, 2), dtype=np.float32)
+    trace = model.forward(X)
+    trace.A[0][...] = 5
+    assert np.all(X == 1)
+
+
+def test_copy_with_any_bit_generator():
+    model = fm.Model([3, 1], seed=np.random.Generator(np.random.MT19937(0)))
+    twin = model.copy()
+    assert_array_equal(twin.params, model.params)
+    assert twin._rng.random() == model._rng.random()
+
+
+def test_pickle_of_another_format_is_refused(small_model):
+    state = small_model.__getstate__()
+    state["pickle_format"] = 99
+    with pytest.raises(ValueError, match="format 99"):
+        fm.Model.__new__(fm.Model).__setstate__(state)
 
 
 def test_batch_larger_than_the_data_is_full_batch(rng):

@@ -41,7 +41,9 @@ X3 = np.ones((5, 3))
         (dict(sizes=[3, 4, 1], dtype="float16"), ValueError, "dtype must be 'float32' or 'float64'"),
         (dict(sizes=[3, 4, 1], dtype="int32"), ValueError, "dtype must be 'float32' or 'float64'"),
         (dict(sizes=[3, 4, 1], dtype="nonsense"), TypeError, "dtype must be 'float32' or 'float64'"),
-        (dict(sizes=[3, 4, 1], seed=-1), TypeError, "seed must be None, a non-negative integer"),
+        (dict(sizes=[3, 4, 1], seed=-1), ValueError, "seed must be None, a non-negative integer"),
+        (dict(sizes=[3, 4, 1], dtype=None), TypeError, "dtype must be 'float32' or 'float64'; got None"),
+        (dict(sizes=[3, 4, 1], bias="no"), TypeError, "bias must be True or False"),
         (dict(sizes=[3, 4, 1], seed="abc"), TypeError, "seed must be None, a non-negative integer"),
     ],
 )
@@ -72,6 +74,7 @@ BAD_X = [
     (np.ones((2, 3), dtype=bool), TypeError, "X must hold numbers; got a boolean array"),
     ("abc", TypeError, "X must be an array of numbers"),
     ([[1, 2, 3], [1, 2]], ValueError, "X could not be read as a rectangular numeric array"),
+    (np.ma.array(np.ones((2, 3)), mask=[[0, 1, 0], [0, 0, 0]]), TypeError, "X is a masked array"),
 ]
 
 
@@ -105,6 +108,7 @@ def test_nan_found_in_a_later_chunk(reg):
         ("reg", np.zeros(5, dtype=complex), TypeError, "y must be real"),
         ("reg", np.zeros(5, dtype=bool), TypeError, "y must hold numbers; got a boolean array"),
         ("reg", 3.0, ValueError, "y must have one row per sample"),
+        ("reg", np.array([1e300, 0, 0, 0, 0]), ValueError, "y contains infinity \\(or values too large for float32\\)"),
         ("clf", np.array([0, 1, 2, 3, 0]), ValueError, r"y labels must lie in \[0, 2\]"),
         ("clf", np.array([0, 1, -1, 2, 0]), ValueError, r"y labels must lie in \[0, 2\]"),
         ("clf", np.array([0, 1, 0.5, 2, 0]), ValueError, "must be integers; got fractions"),
@@ -144,7 +148,7 @@ def test_softmax_accepts_labels_and_one_hot_alike(clf):
         (dict(epochs=1.5), TypeError, "epochs must be an integer"),
         (dict(batch_size=0), ValueError, "batch_size must be an integer >= 1"),
         (dict(batch_size=None), TypeError, "batch_size must be an integer"),
-        (dict(seed=-3), TypeError, "seed must be None"),
+        (dict(seed=-3), ValueError, "seed must be None"),
     ],
 )
 def test_bad_fit_arguments(reg, kwargs, error, match):
@@ -170,9 +174,19 @@ def test_bad_params_assignment(reg):
         reg.params = np.full(21, np.nan)
 
 
-def test_check_gradients_rejects_bad_eps(reg):
+def test_check_gradients_rejects_bad_arguments(reg):
     with pytest.raises(ValueError, match="eps must be a finite number > 0"):
         fm.check_gradients(reg, X3, np.zeros(5), eps=0)
+    with pytest.raises(ValueError, match=r"eps must be a small step, in \(0, 0.1\]"):
+        fm.check_gradients(reg, X3, np.zeros(5), eps=1e300)
+    with pytest.raises(TypeError, match="model must be a fastmlp.Model; got str"):
+        fm.check_gradients("model", X3, np.zeros(5))
+
+
+@pytest.mark.parametrize("flag", ["shuffle", "record_gradient_norms"])
+def test_boolean_fit_options_must_be_booleans(reg, flag):
+    with pytest.raises(TypeError, match=f"{flag} must be True or False"):
+        reg.fit(X3, np.zeros(5), **{flag: "no"})
 
 
 def test_no_numba_error_escapes():

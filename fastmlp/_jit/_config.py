@@ -10,7 +10,8 @@ Environment toggles (read at import):
 ``FASTMLP_FASTMATH``
     ``0`` (default) keeps IEEE semantics; ``1`` allows the LLVM flags that keep NaN/inf checks working
     (``nsz``, ``arcp``, ``contract``, ``afn``, ``reassoc``). Full ``fastmath=True`` is never used: it lets LLVM
-    assume no NaN exists and so hides a diverging fit.
+    assume no NaN exists and so hides a diverging fit. Numba's cache does not tell the two apart, so with
+    ``FASTMLP_FASTMATH=1`` kernels are compiled in memory, never cached.
 
 When the on-disk cache cannot be used (a read-only install with no writable home and no ``NUMBA_CACHE_DIR``),
 Numba raises at decoration time, that is during ``import fastmlp``; :func:`jit` then compiles in memory and warns
@@ -22,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
+_KERNEL_SALT = "ca2296b5db2ca52d94128d2b2b0c1487c9e0c66802d26b807479671ebbb0c81c"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -58,7 +59,9 @@ def jit(func):
         The lazily compiled kernel.
     """
     global _cache_warning_shown
-    if CACHE:
+    # Numba's cache key ignores fastmath: a cached kernel compiled under one setting would be loaded under the other,
+    # so kernels compiled with the relaxed flags are never cached.
+    if CACHE and not FASTMATH:
         try:
             return numba.njit(cache=True, **OPTIONS)(func)
         except RuntimeError as exc:  # "cannot cache function ...: no locator available for file ..."

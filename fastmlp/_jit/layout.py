@@ -12,7 +12,7 @@ the views directly and every view has the same type as an input batch.
 
 from ._config import jit
 
-_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
+_KERNEL_SALT = "ca2296b5db2ca52d94128d2b2b0c1487c9e0c66802d26b807479671ebbb0c81c"
 
 
 @jit

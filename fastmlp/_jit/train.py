@@ -8,7 +8,7 @@ from .forward import forward
 from .layout import layer_view
 from .optimizers import ALPHA, optimizer_step
 
-_KERNEL_SALT = "827ffbea6ede9861c2875659817aa1e15f56e9e12dddfa03363ae41e725d41c4"
+_KERNEL_SALT = "ca2296b5db2ca52d94128d2b2b0c1487c9e0c66802d26b807479671ebbb0c81c"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
