@@ -6,7 +6,8 @@ The public API:
 - optimizers :class:`SGD`, :class:`Adam`, :class:`AdamW`; schedules :class:`Constant`, :class:`InverseScaling`,
   :class:`StepDecay`, :class:`Cosine`, :class:`Adaptive`; :class:`EarlyStopping`; the :class:`History` of a fit;
 - :func:`check_gradients`: backpropagation against finite differences;
-- :func:`make_spirals`: the demo's generated dataset.
+- :func:`make_spirals`: the demo's generated dataset;
+- :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on use).
 """
 
 from .datasets import make_spirals
@@ -17,6 +18,23 @@ from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, Ste
 from .training import EarlyStopping, History, TrainingDivergedError
 
 __version__ = "0.1.0.dev0"
+
+_ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+
+
+def __getattr__(name):
+    # The scikit-learn estimators load on first use, so that `import fastmlp` needs no scikit-learn.
+    if name in _ESTIMATORS:
+        try:
+            from . import estimators
+        except ImportError as exc:
+            if exc.name is None or not exc.name.startswith("sklearn"):
+                raise
+            raise ImportError(
+                f"fastmlp.{name} needs scikit-learn, which is not installed: pip install 'fastmlp[sklearn]'"
+            ) from exc
+        return getattr(estimators, name)
+    raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")
 
 __all__ = [
     "SGD",

@@ -179,7 +179,7 @@ def check_sample_weight(sample_weight, n_rows, dtype, name="sample_weight"):
     if (w < 0).any():
         raise ValueError(f"{name} must be >= 0; got a negative weight.")
     if not (w > 0).any():
-        raise ValueError(f"{name} must have at least one positive weight; all are 0.")
+        raise ValueError(f"{name} must have at least one positive weight; all weights are zero.")
     return w
 
 
@@ -350,6 +350,13 @@ class Progress:
 # The loop
 
 
+def _epoch_order(rng, n, shuffle):
+    """The rows of one epoch, in the order to visit them (int64, as the kernel expects)."""
+    if shuffle:
+        return rng.permutation(n).astype(np.int64, copy=False)
+    return np.arange(n, dtype=np.int64)
+
+
 def _split_validation(X, Y, w, fraction, rng):
     n = X.shape[0]
     n_val = int(math.ceil(fraction * n))
@@ -383,6 +390,7 @@ class _Trainer:
         self.metric_acc = np.zeros(model.sizes[-1] if self.metric_code == _train.SQUARED_ERROR else 1)
         self.norms_acc = np.zeros(model.n_layers)
         self.sst = total_squares(Y, w) if self.metric_code == _train.SQUARED_ERROR else None
+        self.total_weight = float(np.sum(w, dtype=np.float64))
 
     def run_epoch(self, order):
         """Train one epoch over the rows in ``order``; return (loss, lr, training metric, norms, seconds)."""
@@ -413,7 +421,8 @@ class _Trainer:
                 f"The parameters are restored to their values before that epoch; "
                 f"try a smaller learning rate (lr was {lr:.3g}) or scale the inputs."
             )
-        weight = float(np.sum(self.w[order]))
+        # Every epoch visits every row once, so the total weight is the same each time.
+        weight = self.total_weight if len(order) == len(self.w) else float(np.sum(self.w[order]))
         if self.metric_code == _train.SQUARED_ERROR:
             metric = r2_from_squares(self.metric_acc, self.sst)
         else:
@@ -479,7 +488,7 @@ def fit(
     tol_best, tol_count = math.inf, 0
     try:
         for epoch in range(1, epochs + 1):
-            order = rng.permutation(X.shape[0]).astype(np.int64) if shuffle else np.arange(X.shape[0], dtype=np.int64)
+            order = _epoch_order(rng, X.shape[0], shuffle)
             loss, lr, metric, norms, seconds = trainer.run_epoch(order)
             history.loss.append(loss)
             history.metric.append(metric)
@@ -549,7 +558,7 @@ def partial_fit(model, X, y, *, batch_size, optimizer, sample_weight, class_weig
     if extra is not None:
         w = v.to_kernel_array(w * extra, model.dtype)
     trainer = _Trainer(model, X, Y, w, batch_size, alpha, state, False)
-    order = rng.permutation(X.shape[0]).astype(np.int64) if shuffle else np.arange(X.shape[0], dtype=np.int64)
+    order = _epoch_order(rng, X.shape[0], shuffle)
     loss, lr, metric, _, seconds = trainer.run_epoch(order)
     model._train_state = state
     history = History(metric_name="r2" if trainer.metric_code == _train.SQUARED_ERROR else "accuracy")

@@ -1,0 +1,714 @@
+"""scikit-learn estimators: ``MLPRegressor`` and ``MLPClassifier``, drop-in replacements for scikit-learn's.
+
+Same constructor parameters, defaults and meanings as ``sklearn.neural_network.MLPRegressor``/``MLPClassifier``;
+the fitted attributes have the same names. Training runs on :class:`fastmlp.Model`, so each epoch is one compiled
+call. scikit-learn itself is needed (``pip install "fastmlp[sklearn]"``); ``import fastmlp`` works without it.
+
+Differences from scikit-learn, all deliberate:
+
+- ``partial_fit`` exists only for the stochastic solvers, for both estimators (scikit-learn's regressor offers it
+  for "lbfgs" too, then fails).
+- Sparse input is not accepted: densify it first (a fully connected first layer reads every feature anyway).
+- ``loss_`` and ``loss_curve_`` of a multi-output regressor are ``1/2 * sum over outputs`` of the squared error
+  (the loss whose gradient both libraries follow); scikit-learn reports the mean over outputs instead.
+- Adam adds ``epsilon`` to ``sqrt(v_hat)`` (Kingma & Ba's algorithm 1); scikit-learn folds the bias correction into
+  the learning rate, which scales ``epsilon`` slightly differently.
+- Extras: ``dtype`` (None follows ``X``: float32 stays float32, anything else becomes float64, as scikit-learn
+  does), ``activation`` may list one activation per hidden layer, and "leaky_relu" is accepted.
+"""
+
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from . import _validation as v
+from ._jit.backward import add_weight_penalty_gradient, backward, weight_square_sum
+from ._jit.forward import forward
+from .model import Model
+from .optimizers import SGD, Adam
+from .schedules import Schedule
+from .training import check_sample_weight
+
+# scikit-learn's activation names, mapped to fastmlp's.
+_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
+_OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
+
+
+class _ScikitLearnRate(Schedule):
+    """scikit-learn's SGD learning rates: "constant", "invscaling", and "adaptive", whose divisions by 5 are made by
+    the estimator's stopping rule (it and the stop share one counter in scikit-learn)."""
+
+    def __init__(self, kind, power_t):
+        self.kind = kind
+        self.power_t = power_t
+        self.state = None
+
+    def start(self, base_lr, epochs):
+        self.state = super().start(base_lr, epochs)
+        return self.state
+
+    def rate(self, state, epoch, samples_seen):
+        if self.kind == "invscaling":
+            return state["base_lr"] / (samples_seen + 1) ** self.power_t
+        return state["base_lr"] * state["scale"]
+
+
+class _BaseMLP(BaseEstimator):
+    """What the regressor and the classifier share."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(numbers.Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(_ACTIVATIONS)), list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(numbers.Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(numbers.Real, 0, None, closed="neither")],
+        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
+        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(numbers.Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(numbers.Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
+        "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
+        "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
+        "dtype": [None, StrOptions({"float32", "float64"})],
+    }
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Fitted attributes that live in the Model
+    @property
+    def coefs_(self):
+        """list of ndarray: ``coefs_[k]`` of shape (n_in, n_out), views into the model's parameters."""
+        check_is_fitted(self, "model_")
+        return list(self.model_.weights)
+
+    @property
+    def intercepts_(self):
+        """list of ndarray: ``intercepts_[k]`` of shape (n_out,), views into the model's parameters."""
+        check_is_fitted(self, "model_")
+        return list(self.model_.biases)
+
+    @property
+    def n_layers_(self):
+        """int: number of layers, input and output included."""
+        check_is_fitted(self, "model_")
+        return len(self.model_.sizes)
+
+    @property
+    def out_activation_(self):
+        """str: the output activation, in scikit-learn's names ("identity", "logistic", "softmax")."""
+        check_is_fitted(self, "model_")
+        return _OUT_ACTIVATION_NAMES[self.model_.output]
+
+    # ----------------------------------------------------------------------------------------------------------
+    def _hidden_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        return [int(s) for s in sizes]
+
+    def _hidden_activations(self, n_hidden):
+        if isinstance(self.activation, str):
+            return [_ACTIVATIONS[self.activation]] * n_hidden
+        if len(self.activation) != n_hidden:
+            raise ValueError(
+                f"activation lists {len(self.activation)} activations for {n_hidden} hidden layers; give one per "
+                "hidden layer, or one name for all."
+            )
+        unknown = [a for a in self.activation if a not in _ACTIVATIONS]
+        if unknown:
+            raise ValueError(f"activation must name activations among {sorted(_ACTIVATIONS)}; got {unknown}.")
+        return [_ACTIVATIONS[a] for a in self.activation]
+
+    def _initialize(self, n_features, n_outputs, output, dtype):
+        hidden = self._hidden_sizes()
+        sizes = [n_features] + hidden + [n_outputs]
+        activations = self._hidden_activations(len(hidden))
+        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+        self.model_ = Model(sizes, hidden=activations, output=output, dtype=dtype, seed=seed)
+        # scikit-learn's initialisation: Glorot-uniform weights and biases, bound sqrt(6 / (fan_in + fan_out)), or
+        # sqrt(2 / ...) when the hidden activation is the logistic; drawn from the estimator's random state.
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        for W, b in zip(self.model_.weights, self.model_.biases, strict=True):
+            bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
+            W[...] = self._random_state.uniform(-bound, bound, W.shape)
+            b[...] = self._random_state.uniform(-bound, bound, b.shape)
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = n_outputs
+        self._no_improvement_count = 0
+        if self.solver in ("sgd", "adam"):
+            self.loss_curve_ = []
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _dtype_for(self, X):
+        if self.dtype is not None:
+            return self.dtype
+        return "float32" if X.dtype == np.float32 else "float64"
+
+    def _optimizer(self):
+        if self.solver == "adam":
+            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+        momentum = min(float(self.momentum), np.nextafter(1.0, 0.0))  # scikit-learn allows 1; ours needs < 1
+        return SGD(
+            lr=self.learning_rate_init,
+            momentum=momentum,
+            nesterov=bool(self.nesterovs_momentum) and momentum > 0,
+            schedule=_ScikitLearnRate(self.learning_rate, self.power_t),
+        )
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if sample_weight is not None:
+            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(X.shape[1], Y.shape[1], self._output_activation(Y), self._dtype_for(X))
+        elif self.model_.sizes[1:-1] != tuple(self._hidden_sizes()):
+            raise ValueError("warm_start and partial_fit need the same hidden_layer_sizes as the model being continued.")
+        if self.solver == "lbfgs":
+            self._fit_lbfgs(X, Y, sample_weight)
+        else:
+            self._fit_stochastic(X, Y, sample_weight, incremental)
+        if not v.all_finite_array(self.model_.params):
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may contain large values and need to "
+                "be preprocessed."
+            )
+        return self
+
+    def _fit_lbfgs(self, X, Y, sample_weight):
+        model = self.model_
+        X = v.to_kernel_array(X, model.dtype)
+        Y = v.to_kernel_array(Y, model.dtype)
+        w = np.ones(X.shape[0], dtype=model.dtype) if sample_weight is None else sample_weight.astype(model.dtype)
+        w_sum = float(np.sum(w, dtype=np.float64))
+        lay = model._layout
+        zs, acts, dlts = (np.empty(X.shape[0] * lay.width_sum, dtype=model.dtype) for _ in range(3))
+        grads = np.empty_like(model.params)
+        direct = model.dtype == np.float64
+
+        def loss_and_gradient(x):
+            # A float64 model computes on scipy's vector itself; a float32 one copies it in (one pass, no lists).
+            if direct and x.flags.c_contiguous and x.flags.writeable:
+                params = x
+            else:
+                np.copyto(model.params, x, casting="unsafe")
+                params = model.params
+            forward(X, params, *model._layout_args(), model.bias, zs, acts)
+            loss = backward(X, Y, w, params, *model._layout_args(), model._loss_code, model.bias, zs, acts, dlts, grads)
+            if self.alpha:
+                loss += 0.5 * self.alpha * weight_square_sum(params, lay.sizes, lay.woff) / w_sum
+                add_weight_penalty_gradient(params, lay.sizes, lay.woff, self.alpha / w_sum, grads)
+            return loss, grads.astype(np.float64)  # scipy keeps the returned gradient: hand it a fresh array
+
+        result = scipy.optimize.minimize(
+            loss_and_gradient,
+            model.params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        if result.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) (status={result.status}): "
+                f"{result.message}. Increase the number of iterations (max_iter) or scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = min(int(result.nit), self.max_iter)
+        np.copyto(model.params, result.x, casting="unsafe")
+        self.loss_ = float(result.fun)
+
+    def _fit_stochastic(self, X, Y, sample_weight, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        model = self.model_
+        validation = None
+        if self.early_stopping:
+            stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
+            if stratify is None and is_classifier(self) and model.output == "softmax":
+                stratify = Y.argmax(axis=1)
+            parts = [X, Y] + ([] if sample_weight is None else [sample_weight])
+            split = train_test_split(
+                *parts, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
+            )
+            X, X_val, Y, Y_val = split[:4]
+            sample_weight = None if sample_weight is None else split[4]
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' or the size of your dataset."
+                )
+            validation = (X_val, Y_val)
+        n_samples = X.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
+
+        if incremental:
+            if getattr(self, "_optimizer_config", None) is None or model._train_state is None:
+                self._optimizer_config = self._optimizer()
+                optimizer = self._optimizer_config
+            else:
+                optimizer = None  # keep the state of the previous call
+            history = model.partial_fit(
+                X, Y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight, alpha=self.alpha,
+                shuffle=self.shuffle, seed=seed,
+            )  # fmt: skip
+            self._record(history.loss, n_samples)
+            self._update_no_improvement_count(history.loss[0], None)
+            return
+
+        optimizer = self._optimizer()
+        self._optimizer_config = optimizer
+        stopper = _ScikitLearnStop(self, optimizer)
+        history = model.fit(
+            X, Y, epochs=self.max_iter, batch_size=batch_size, optimizer=optimizer, shuffle=self.shuffle,
+            validation=validation, sample_weight=sample_weight, alpha=self.alpha, callbacks=stopper, seed=seed,
+        )  # fmt: skip
+        self._record(history.loss, n_samples)
+        if self.early_stopping:
+            self.validation_scores_.extend(history.val_metric)
+            if stopper.best_params is not None:
+                np.copyto(model.params, stopper.best_params)
+        if history.stop_reason is None and len(history) == self.max_iter:
+            warnings.warn(
+                f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
+                "converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _record(self, losses, n_samples):
+        self.loss_curve_.extend(losses)
+        self.loss_ = losses[-1]
+        self.n_iter_ += len(losses)
+        self.t_ += n_samples * len(losses)
+
+    def _update_no_improvement_count(self, loss, val_score):
+        """scikit-learn's rule, on the validation score with early stopping, else on the training loss."""
+        if self.early_stopping:
+            if val_score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            improved = val_score > self.best_validation_score_
+            if improved:
+                self.best_validation_score_ = val_score
+            return improved
+        if loss > self.best_loss_ - self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        self.best_loss_ = min(self.best_loss_, loss)
+        return False
+
+    def _predict_outputs(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        return self.model_.predict(X)
+
+    def _check_stochastic(self):
+        if self.solver not in ("sgd", "adam"):
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
+        return True
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        return tags
+
+
+class _ScikitLearnStop:
+    """The end-of-epoch rule of scikit-learn's stochastic solvers, as a fastmlp callback.
+
+    After more than ``n_iter_no_change`` epochs without a ``tol`` improvement (of the validation score with early
+    stopping, else of the training loss), SGD with learning_rate="adaptive" divides its rate by 5 while it is above
+    1e-6; every other case stops. With early stopping, the parameters of the best validation score are kept.
+    """
+
+    def __init__(self, estimator, optimizer):
+        self.estimator = estimator
+        self.schedule = optimizer.schedule if isinstance(optimizer.schedule, _ScikitLearnRate) else None
+        self.best_params = None
+
+    def __call__(self, epoch, logs):
+        est = self.estimator
+        val_score = logs.get("val_accuracy", logs.get("val_r2"))
+        if est._update_no_improvement_count(logs["loss"], val_score):
+            self.best_params = est.model_.params.copy()
+        if est.verbose:
+            print(f"Iteration {est.n_iter_ + epoch}, loss = {logs['loss']:.8f}")
+            if val_score is not None:
+                print(f"Validation score: {val_score:f}")
+        if est._no_improvement_count <= est.n_iter_no_change:
+            return False
+        adaptive = self.schedule is not None and self.schedule.kind == "adaptive"
+        if adaptive and logs["lr"] > 1e-6:
+            self.schedule.state["scale"] /= 5.0
+            est._no_improvement_count = 0
+            if est.verbose:
+                print(f"Setting learning rate to {logs['lr'] / 5:f}")
+            return False
+        if est.verbose:
+            what = "Validation score" if est.early_stopping else "Training loss"
+            print(f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs.")
+        return True
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, scikit-learn's ``MLPRegressor`` on fastmlp's compiled kernels.
+
+    Minimises half the squared error (plus ``alpha`` times half the squared weights) with "adam", "sgd" or
+    "lbfgs". See :mod:`fastmlp.estimators` for the few differences from scikit-learn.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        Width of each hidden layer.
+    activation : {"identity", "logistic", "tanh", "relu", "leaky_relu"} or list, default="relu"
+        Hidden activation, one for all layers or one per hidden layer.
+    solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        Weight optimisation.
+    alpha : float, default=0.0001
+        L2 penalty on the weights.
+    batch_size : int or "auto", default="auto"
+        Minibatch size of the stochastic solvers; "auto" is ``min(200, n_samples)``.
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Learning-rate schedule of "sgd".
+    learning_rate_init : float, default=0.001
+        Initial learning rate of "sgd" and "adam".
+    power_t : float, default=0.5
+        Exponent of "invscaling".
+    max_iter : int, default=200
+        Epochs of the stochastic solvers; iterations of "lbfgs".
+    shuffle : bool, default=True
+        Shuffle the samples each epoch.
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the early-stopping split.
+    tol : float, default=1e-4
+        Improvement that resets the no-improvement count.
+    verbose : bool, default=False
+        Print progress.
+    warm_start : bool, default=False
+        Continue from the previous fit's weights.
+    momentum : float, default=0.9
+        Momentum of "sgd".
+    nesterovs_momentum : bool, default=True
+        Nesterov momentum for "sgd".
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` and stop when its score stops improving; keep the best weights.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates.
+    epsilon : float, default=1e-8
+        Adam's epsilon.
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping (or an adaptive rate decay).
+    max_fun : int, default=15000
+        Loss evaluations allowed to "lbfgs".
+    loss : {"squared_error"}, default="squared_error"
+        The loss (scikit-learn's "poisson" is not offered).
+    dtype : {"float32", "float64"} or None, default=None
+        Computation dtype; None follows X (float32 stays float32, everything else is float64).
+
+    Attributes
+    ----------
+    loss_, best_loss_, loss_curve_, validation_scores_, best_validation_score_, t_, n_iter_, coefs_,
+    intercepts_, n_layers_, n_outputs_, out_activation_, n_features_in_, feature_names_in_
+        As in scikit-learn. ``model_`` is the underlying :class:`fastmlp.Model`.
+    """
+
+    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints, "loss": [StrOptions({"squared_error"})]}
+
+    def __init__(
+        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
+        learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+        max_fun=15000, loss="squared_error", dtype=None,
+    ):  # fmt: skip
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.loss = loss
+        self.dtype = dtype
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), reset=reset
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        return X, Y
+
+    def _output_activation(self, Y):
+        return "identity"
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X and y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_stochastic())
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over X and y, continuing the previous state (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        if not hasattr(self, "model_"):
+            self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict with the fitted network.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        out = self._predict_outputs(X)
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on fastmlp's compiled kernels.
+
+    Binary targets train one sigmoid output, multiclass targets a softmax, and multilabel indicator matrices one
+    sigmoid per label; labels may be of any type. Parameters and attributes are those of :class:`MLPRegressor`
+    (without ``loss``), plus ``classes_``.
+    """
+
+    def __init__(
+        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
+        learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+        max_fun=15000, dtype=None,
+    ):  # fmt: skip
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes as in the previous call to fit. "
+                        f"Previously got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}.")
+        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        return X, Y
+
+    def _output_activation(self, Y):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X and the labels y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Class labels of any type, or a multilabel indicator matrix.
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    @available_if(lambda est: est._check_stochastic())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over X and y, continuing the previous state (stochastic solvers only).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever appear; required on the first call (except for multilabel y).
+
+        Returns
+        -------
+        self
+        """
+        if _check_partial_fit_first_call(self, classes):
+            self._validate_params()
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_labels)
+        """
+        out = self._predict_outputs(X)
+        if out.shape[1] == 1:
+            out = out.ravel()
+        return self._label_binarizer.inverse_transform(out)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        out = self._predict_outputs(X)
+        if out.shape[1] == 1:
+            p = out.ravel()
+            return np.vstack([1 - p, p]).T
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+        """
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
