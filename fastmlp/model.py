@@ -306,16 +306,23 @@ class Model:
         lay = self._layout
         return lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes
 
-    def predict(self, X, *, chunk_size=None):
+    def predict(self, X, *, out=None, chunk_size=None):
         """Return the network's output ``A_L`` for every row of ``X``.
+
+        Thread-safe: each call uses its own workspace, so several threads may predict with one model at once (the
+        kernels release the GIL).
 
         Parameters
         ----------
         X : array-like of shape (n_samples, sizes[0])
             Inputs: any real dtype, any memory layout, read-only arrays and memory maps included.
+        out : ndarray of shape (n_samples, sizes[-1]), optional
+            Where to write the outputs: a writable array of the model's dtype, a ``numpy.memmap`` for outputs larger
+            than memory, say. It is returned.
         chunk_size : int, optional
             Rows processed per kernel call (default :data:`DEFAULT_CHUNK_ROWS`). Memory beyond the output is
-            bounded by ``chunk_size * (sizes[0] + sum of hidden widths)`` values whatever ``n_samples`` is.
+            bounded by about ``chunk_size * (sizes[0] + sum of hidden widths + sizes[-1])`` values whatever
+            ``n_samples`` is: ``X`` is read and converted chunk by chunk.
 
         Returns
         -------
@@ -325,12 +332,28 @@ class Model:
         """
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
-        out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-        hidden_buf = np.empty(min(rows, X.shape[0]) * int(self._layout.aoff[-2]), dtype=self._dtype)
+        n = X.shape[0]
+        shape = (n, self._sizes[-1])
+        if out is None:
+            out = np.empty(shape, dtype=self._dtype)
+        elif not isinstance(out, np.ndarray):
+            raise TypeError(f"out must be a numpy array (a memmap is fine); got {type(out).__name__}.")
+        elif out.shape != shape or out.dtype != self._dtype or not out.flags.writeable:
+            raise ValueError(
+                f"out must be a writable array of shape {shape} and dtype {self._dtype}; got shape {out.shape}, "
+                f"dtype {out.dtype}{'' if out.flags.writeable else ', read-only'}."
+            )
+        # The kernel writes C-contiguous blocks: straight into out when its rows are, else through one buffer.
+        direct = out.flags.c_contiguous
+        out_buf = None if direct else np.empty((min(rows, n), shape[1]), dtype=self._dtype)
+        hidden_buf = np.empty(min(rows, n) * int(self._layout.aoff[-2]), dtype=self._dtype)
         for start, chunk in self._chunks(X, rows):
-            out_chunk = out[start : start + chunk.shape[0]]
-            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, out_chunk)
-            self._check_outputs(out_chunk, "X")
+            m = chunk.shape[0]
+            target = np.asarray(out[start : start + m]) if direct else out_buf[:m]
+            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, target)
+            self._check_outputs(target, "X")
+            if not direct:
+                out[start : start + m] = target
         return out
 
     def _chunks(self, X, rows, name="X"):
@@ -345,7 +368,7 @@ class Model:
         for start in range(0, n, rows):
             stop = min(start + rows, n)
             if direct:
-                chunk = X[start:stop]
+                chunk = np.asarray(X[start:stop])  # a plain ndarray view, also of a memmap
             else:
                 chunk = buffer[: stop - start]
                 with np.errstate(over="ignore"):  # values too large for the dtype become inf, reported just below
