@@ -6,12 +6,14 @@ The public API:
 - optimizers :class:`SGD`, :class:`Adam`, :class:`AdamW`; schedules :class:`Constant`, :class:`InverseScaling`,
   :class:`StepDecay`, :class:`Cosine`, :class:`Adaptive`; :class:`EarlyStopping`; the :class:`History` of a fit;
 - :func:`check_gradients`: backpropagation against finite differences;
+- :meth:`Model.save` and :func:`load`: safe, versioned model files (:mod:`fastmlp.io`);
 - :func:`make_spirals`: the demo's generated dataset;
 - :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on use).
 """
 
 from .datasets import make_spirals
 from .gradcheck import GradientCheck, check_gradients
+from .io import ModelFileError, load
 from .model import ForwardTrace, Gradients, Model
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
@@ -49,12 +51,14 @@ __all__ = [
     "Gradients",
     "History",
     "InverseScaling",
+    "ModelFileError",
     "Model",
     "Optimizer",
     "Schedule",
     "StepDecay",
     "TrainingDivergedError",
     "check_gradients",
+    "load",
     "make_spirals",
     "__version__",
 ]

@@ -351,6 +351,98 @@ class _BaseMLP(BaseEstimator):
         tags.input_tags.sparse = False
         return tags
 
+    # ----------------------------------------------------------------------------------------------------------
+    # Model files
+    _FITTED_SCALARS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_", "n_outputs_")
+    _FITTED_LISTS = ("loss_curve_", "validation_scores_")
+
+    def save(self, path):
+        """Write the fitted estimator to one ``.npz`` model file (see :mod:`fastmlp.io`), atomically.
+
+        The file holds the network and, as JSON metadata, the constructor parameters, ``classes_``, the feature
+        names and the fitted figures, so :meth:`load` rebuilds an estimator that predicts the same bits. No pickle.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+        """
+        check_is_fitted(self, "model_")
+        params = {}
+        for name, value in self.get_params(deep=False).items():
+            if isinstance(value, np.random.RandomState | np.random.Generator):
+                value = None  # a generator's state is not kept; the fitted weights are
+            elif isinstance(value, tuple):
+                value = list(value)
+            params[name] = _to_json(value)
+        metadata = {
+            "estimator": type(self).__name__,
+            "params": params,
+            "n_features_in": int(self.n_features_in_),
+            "fitted": {name: _to_json(getattr(self, name, None)) for name in self._FITTED_SCALARS + self._FITTED_LISTS},
+        }
+        if hasattr(self, "feature_names_in_"):
+            metadata["feature_names_in"] = [str(name) for name in self.feature_names_in_]
+        if hasattr(self, "classes_"):
+            metadata["classes"] = _to_json(self.classes_.tolist())
+            metadata["label_type"] = self._label_binarizer.y_type_
+        self.model_.save(path, metadata=metadata)
+
+    @classmethod
+    def load(cls, path):
+        """Read an estimator written by :meth:`save`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+
+        Returns
+        -------
+        estimator
+            Fitted, with the saved parameters, classes, feature names and fitted figures.
+
+        Raises
+        ------
+        fastmlp.ModelFileError
+            For any problem with the file, including a file of another kind of estimator or a bare model.
+        """
+        from .io import ModelFileError, load_with_metadata
+
+        model, header = load_with_metadata(path)
+        meta = header["metadata"]
+        try:
+            if meta.get("estimator") != cls.__name__:
+                raise ValueError(f"it holds {meta.get('estimator') or 'a bare fastmlp.Model'}, not a {cls.__name__}")
+            params = {k: tuple(v) if k == "hidden_layer_sizes" else v for k, v in meta["params"].items()}
+            estimator = cls(**params)
+            estimator._validate_params()
+            if list(model.sizes[1:-1]) != estimator._hidden_sizes() or meta["n_features_in"] != model.sizes[0]:
+                raise ValueError("its network does not match its estimator parameters")
+            estimator.model_ = model
+            estimator.n_features_in_ = int(meta["n_features_in"])
+            if "feature_names_in" in meta:
+                estimator.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
+            for name, value in meta["fitted"].items():
+                if name in cls._FITTED_SCALARS + cls._FITTED_LISTS and value is not None:
+                    setattr(estimator, name, value)
+            if is_classifier(estimator):
+                estimator._restore_labels(meta["classes"], meta["label_type"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(path, f"not a valid {cls.__name__} file: {exc}") from exc
+        return estimator
+
+
+def _to_json(value):
+    """NumPy scalars and arrays as plain Python values, for the JSON metadata of a model file."""
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, float) and not np.isfinite(value):
+        return None  # JSON has no inf; best_loss_ starts at inf
+    return value
+
 
 class _ScikitLearnStop:
     """The end-of-epoch rule of scikit-learn's stochastic solvers, as a fastmlp callback.
@@ -617,6 +709,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def _output_activation(self, Y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
+
+    def _restore_labels(self, classes, label_type):
+        binarizer = LabelBinarizer()
+        if label_type == "multilabel-indicator":
+            binarizer.fit(np.eye(max(len(classes), 2), dtype=int)[:, : len(classes)])
+        else:
+            binarizer.fit(np.asarray(classes))
+        if binarizer.y_type_ != label_type or binarizer.classes_.tolist() != list(classes):
+            raise ValueError(f"classes {classes} do not fit label type {label_type!r}")
+        expected = len(classes) if label_type != "binary" else 1
+        if self.model_.sizes[-1] != expected:
+            raise ValueError(f"{self.model_.sizes[-1]} outputs for {len(classes)} classes")
+        self._label_binarizer = binarizer
+        self.classes_ = binarizer.classes_
 
     def fit(self, X, y, sample_weight=None):
         """Fit the model to X and the labels y.

@@ -252,6 +252,22 @@ class Model:
         """Return an independent copy of the model (same parameters, same random state)."""
         return self.astype(self._dtype)
 
+    def save(self, path, *, metadata=None):
+        """Write the model to one ``.npz`` file, atomically; :func:`fastmlp.load` reads it back bit-exactly.
+
+        The format (a JSON header and the flat parameter vector, no pickle) is documented in :mod:`fastmlp.io`.
+
+        Parameters
+        ----------
+        path : str or os.PathLike
+            Target file; an existing file is replaced only once the new one is complete.
+        metadata : dict, optional
+            JSON-compatible values to store with the model (read back with :func:`fastmlp.io.load_with_metadata`).
+        """
+        from .io import save_model
+
+        save_model(self, path, metadata=metadata)
+
     def __getstate__(self):
         # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of
         # partial_fit is not kept.
@@ -271,8 +287,8 @@ class Model:
         if state.get("pickle_format") != PICKLE_FORMAT:
             raise ValueError(
                 f"this pickled Model has format {state.get('pickle_format')!r}; this fastmlp reads format "
-                f"{PICKLE_FORMAT}. Pickles are for passing models between processes of one installation, not for "
-                "storing them."
+                f"{PICKLE_FORMAT}. Pickles are for passing models between processes of one installation; store models "
+                "with Model.save and fastmlp.load."
             )
         sizes = v.check_sizes(state["sizes"])
         self._configure(

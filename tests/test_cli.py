@@ -1,10 +1,60 @@
-"""The command line: ``python -m fastmlp demo`` and its exit codes."""
+"""The command line: ``python -m fastmlp demo|train|predict|info``, its files and its exit codes."""
 
+import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 
+import numpy as np
+import pytest
+
+import fastmlp as fm
 from fastmlp.cli import main
+from fastmlp.io import load, load_with_metadata, save_model
+
+
+def run(argv):
+    """``main(argv)``'s exit status, also when argparse exits on a usage error."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def python_m(*args, **kwargs):
+    command = [sys.executable, "-m", "fastmlp", *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=300, **kwargs)
+
+
+def error_lines(text):
+    return [line for line in text.splitlines() if line.startswith("fastmlp: error:")]
+
+
+def make_classes(n=400, seed=0):
+    """Four features; three classes labelled 3, 4, 5 from a rule an MLP learns quickly."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 4)) * [1.0, 10.0, 0.1, 1.0] + [0.0, 50.0, 0.0, 0.0]  # scales that need --standardize
+    labels = np.where(X[:, 0] > 0.5, 5, np.where(X[:, 1] > 55, 4, 3))
+    return X, labels
+
+
+def write_csv(path, columns, rows):
+    with open(path, "w") as f:
+        f.write(",".join(columns) + "\n")
+        for row in rows:
+            f.write(",".join(str(v) for v in row) + "\n")
+
+
+def leftovers(directory, keep):
+    """Files in ``directory`` other than ``keep`` (temporary files included)."""
+    return sorted(set(os.listdir(directory)) - set(keep))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The demo
 
 
 def test_demo_runs_and_the_mlp_beats_the_linear_model():
@@ -34,3 +84,299 @@ def test_usage_errors_exit_with_2(capsys):
             code = exc.code
         assert code == 2, argv
     assert "usage:" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# train -> info -> predict
+
+
+def test_csv_train_info_predict(tmp_path, capsys):
+    X, labels = make_classes()
+    columns = ["width", "height", "depth", "weight", "kind"]
+    data = tmp_path / "train.csv"
+    write_csv(data, columns, [[*np.round(x, 6), label] for x, label in zip(X, labels, strict=True)])
+    model_path = tmp_path / "model.npz"
+
+    argv = ["train", str(data), "--target", "kind", "--layers", "32", "--epochs", "60", "--batch-size", "16",
+            "--lr", "0.01", "--standardize", "--validation-fraction", "0.2", "--out", str(model_path)]  # fmt: skip
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    summary = captured.out.strip().splitlines()
+    assert len(summary) == 1, captured.out
+    assert re.fullmatch(
+        r"trained 4-32-3 \(softmax, 259 parameters\) for 60 epochs on 320 rows \(80 held out\) in [\d.]+ s: "
+        r"loss [\d.e-]+, "
+        r"accuracy [\d.]+, val_loss [\d.e-]+, val_accuracy [\d.]+; saved .*model\.npz",
+        summary[0],
+    ), summary[0]
+    assert "fastmlp: output softmax chosen for 3 integer classes [3, 4, 5]" in captured.err
+    assert error_lines(captured.err) == []
+
+    model, header = load_with_metadata(model_path)
+    meta = header["metadata"]
+    assert meta["classes"] == [3, 4, 5] and meta["feature_names"] == columns[:4] and meta["target_names"] == ["kind"]
+    assert len(meta["input_mean"]) == 4 and meta["input_mean"][1] == pytest.approx(50, abs=2)
+    assert header["training"]["epochs"] == 60
+
+    assert main(["info", str(model_path)]) == 0
+    text = capsys.readouterr().out
+    assert re.search(r"^layers: +4-32-3 \(1 hidden\)$", text, re.M), text
+    assert re.search(r"^activations: +hidden relu; output softmax$", text, re.M)
+    assert re.search(r"^training: +60 epochs, 19200 samples seen, Adam\(lr=0.01", text, re.M)
+    assert re.search(r'^metadata.classes: +\[3, 4, 5\]$', text, re.M)
+    assert main(["info", str(model_path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == header
+
+    # Probabilities to .csv, in small chunks; the feature columns are found by name, in any order, extra ignored.
+    test_X, test_labels = make_classes(250, seed=1)
+    new = tmp_path / "new.csv"
+    write_csv(new, ["id", "weight", "depth", "height", "width"],
+              [[i, *np.round(x[::-1], 6)] for i, x in enumerate(test_X)])  # fmt: skip
+    out = tmp_path / "proba.csv"
+    assert main(["predict", str(model_path), str(new), "--out", str(out), "--chunk-size", "64"]) == 0
+    assert re.fullmatch(r"predicted 250 rows in [\d.]+ s; wrote .*proba\.csv\n", capsys.readouterr().out)
+    with open(out) as f:
+        assert f.readline().strip() == "p_3,p_4,p_5"
+    proba = np.loadtxt(out, delimiter=",", skiprows=1, dtype=np.float32)
+    expected = model.predict((np.round(test_X, 6) - meta["input_mean"]) / meta["input_scale"])
+    np.testing.assert_allclose(proba, expected, rtol=2e-6, atol=1e-7)
+    np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
+
+    # Labels to .npy: the original class values, and the rule has been learned.
+    out = tmp_path / "labels.npy"
+    assert main(["predict", str(model_path), str(new), "--out", str(out), "--labels", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    predicted = np.load(out)
+    assert predicted.dtype == np.int64 and predicted.shape == (250,)
+    assert set(np.unique(predicted)) <= {3, 4, 5}
+    assert np.mean(predicted == test_labels) > 0.85
+    assert leftovers(tmp_path, ["train.csv", "model.npz", "new.csv", "proba.csv", "labels.npy"]) == []
+
+
+def test_npy_and_npz_train_and_predict(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(300, 5))
+    y = X @ [1.0, -2.0, 0.5, 0.0, 3.0] + 0.1
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", y)
+    args = ["--layers", "none", "--epochs", "40", "--lr", "0.05", "--dtype", "float64", "--quiet"]
+    assert main(["train", str(tmp_path / "X.npy"), "--target-file", str(tmp_path / "y.npy"),
+                 "--out", str(tmp_path / "linear.npz"), *args]) == 0  # fmt: skip
+    model = load(tmp_path / "linear.npz")
+    assert model.sizes == (5, 1) and model.output == "identity" and model.dtype == np.float64
+    np.testing.assert_allclose(model.weights[0][:, 0], [1.0, -2.0, 0.5, 0.0, 3.0], atol=0.05)
+
+    assert main(["predict", str(tmp_path / "linear.npz"), str(tmp_path / "X.npy"), "--out", str(tmp_path / "p.npy"),
+                 "--quiet"]) == 0  # fmt: skip
+    predicted = np.load(tmp_path / "p.npy")
+    assert predicted.dtype == np.float64 and predicted.shape == (300, 1)
+    assert np.array_equal(predicted, model.predict(X))
+
+    # The same data as one .npy matrix, the target its last column; and as an .npz with X and y.
+    np.save(tmp_path / "Xy.npy", np.column_stack([X, y]))
+    assert main(["train", str(tmp_path / "Xy.npy"), "--target", "-1", "--out", str(tmp_path / "m2.npz"), *args]) == 0
+    assert np.array_equal(load(tmp_path / "m2.npz").params, model.params)  # same data, same seed: same bits
+    np.savez(tmp_path / "d.npz", features=X, y=y)
+    argv = ["train", str(tmp_path / "d.npz"), "--x-key", "features", "--out", str(tmp_path / "m3.npz"), *args]
+    assert main(argv) == 0
+    assert np.array_equal(load(tmp_path / "m3.npz").params, model.params)
+    assert main(["predict", str(tmp_path / "m3.npz"), str(tmp_path / "d.npz"), "--x-key", "features",
+                 "--out", str(tmp_path / "p.csv"), "--chunk-size", "7", "--quiet"]) == 0  # fmt: skip
+    with open(tmp_path / "p.csv") as f:
+        assert f.readline() == "output_0\n"
+    assert np.array_equal(np.loadtxt(tmp_path / "p.csv", skiprows=1), predicted[:, 0])  # %.17g is exact
+
+    # Binary 0/1 targets give a sigmoid classifier; its labels come back as 0/1.
+    np.savez(tmp_path / "b.npz", X=X, y=(y > 0).astype(int))
+    assert main(["train", str(tmp_path / "b.npz"), "--out", str(tmp_path / "b_model.npz"), "--epochs", "30",
+                 "--quiet"]) == 0  # fmt: skip
+    b_model, header = load_with_metadata(tmp_path / "b_model.npz")
+    assert b_model.output == "sigmoid" and b_model.sizes == (5, 64, 1) and header["metadata"]["classes"] == [0, 1]
+    assert main(["predict", str(tmp_path / "b_model.npz"), str(tmp_path / "X.npy"), "--labels",
+                 "--out", str(tmp_path / "b.npy"), "--quiet"]) == 0  # fmt: skip
+    assert np.mean(np.load(tmp_path / "b.npy") == (y > 0)) > 0.9
+    assert capsys.readouterr().err == ""
+
+
+def test_progress_and_quiet(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(50, 3)), y=rng.normal(size=50))
+    out = str(tmp_path / "m.npz")
+    assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3", "--quiet"]) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "epoch 1/3" not in captured.out  # not a terminal: no progress unless asked
+    assert "fastmlp: read 50 rows x 3 features from" in captured.err  # messages through logging, on stderr
+    assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3", "--progress"]) == 0
+    assert "epoch 3/3" in capsys.readouterr().out
+
+
+def test_subprocess_train_info_predict(tmp_path):
+    X, labels = make_classes(200)
+    np.savez(tmp_path / "d.npz", X=X, y=labels)
+    np.save(tmp_path / "X.npy", X)
+    result = python_m("train", "d.npz", "--out", "model.npz", "--epochs", "5", "--standardize", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("trained 4-64-3 (softmax, 515 parameters) for 5 epochs on 200 rows")
+    result = python_m("info", "model.npz", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["metadata"]["classes"] == [3, 4, 5]
+    result = python_m("predict", "model.npz", "X.npy", "--out", "p.csv", "--chunk-size", "50", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1).shape == (200, 3)
+    result = python_m("predict", "model.npz", "missing.npy", "--out", "q.npy", cwd=tmp_path)
+    assert result.returncode == 1 and len(error_lines(result.stderr)) == 1, result.stderr
+    assert "No such file or directory: 'missing.npy'" in result.stderr
+    result = python_m("predict", "model.npz", "X.npy", cwd=tmp_path)
+    assert result.returncode == 2 and "the following arguments are required: --out" in result.stderr
+    assert leftovers(tmp_path, ["d.npz", "X.npy", "model.npz", "p.csv"]) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Exit codes and messages
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3))
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "X4.npy", rng.normal(size=(10, 4)))
+    np.save(tmp_path / "y.npy", X.sum(axis=1))
+    write_csv(tmp_path / "d.csv", ["a", "b", "c", "t"], np.column_stack([X, X.sum(axis=1)]))
+    save_model(fm.Model([3, 4, 1], seed=0), tmp_path / "m.npz")
+    (tmp_path / "not_a_model.npz").write_bytes(b"PK\x03\x04 this is not a model")
+    return tmp_path
+
+
+USAGE_ERRORS = [
+    ["train", "d.csv", "--target", "t"],  # --out is required
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--epochs", "0"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--batch-size", "-1"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--lr", "nan"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--layers", "64,x"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--layers", "0"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--hidden", "softmax"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--layers", "4", "--hidden", "relu,tanh"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--output", "linear"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--optimizer", "rmsprop"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--validation-fraction", "1"],
+    ["train", "d.csv", "--target", "t", "--out", "m2.npz", "--quiet", "--progress"],
+    ["train", "d.csv", "--out", "m2.npz"],  # no --target for .csv
+    ["train", "X.npy", "--out", "m2.npz"],  # no targets for .npy
+    ["train", "X.npy", "--target", "last", "--out", "m2.npz"],
+    ["train", "data.txt", "--target", "t", "--out", "m2.npz"],
+    ["predict", "m.npz", "X.npy", "--out", "p.txt"],
+    ["predict", "m.npz", "X.npy", "--out", "p.npy", "--chunk-size", "0"],
+    ["predict", "m.npz", "X.parquet", "--out", "p.npy"],
+    ["info"],
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS, ids=lambda argv: " ".join(argv))
+def test_usage_errors(files, monkeypatch, capsys, argv):
+    monkeypatch.chdir(files)
+    assert run(argv) == 2
+    err = capsys.readouterr().err
+    assert "error:" in err
+    assert leftovers(files, ["X.npy", "X4.npy", "y.npy", "d.csv", "m.npz", "not_a_model.npz"]) == []
+
+
+BAD_DATA = [
+    (["train", "missing.csv", "--target", "t", "--out", "m2.npz"], "No such file or directory: 'missing.csv'"),
+    (["train", "d.csv", "--target", "z", "--out", "m2.npz"], r"--target: column\(s\) 'z' not in d.csv"),
+    (["train", "d.csv", "--target", "a,b,c,t", "--out", "m2.npz"], "leaves no feature columns"),
+    (["train", "d.csv", "--target", "t", "--out", "nodir/m2.npz"], "--out: the directory .* does not exist"),
+    (["train", "d.csv", "--target", "t", "--output", "softmax", "--out", "m2.npz"], "integer class labels"),
+    (["train", "d.csv", "--target", "t", "--output", "sigmoid", "--out", "m2.npz"], "probabilities in \\[0, 1\\]"),
+    (["train", "d.csv", "--target", "t", "--lr", "1e6", "--optimizer", "sgd", "--out", "m2.npz"], "diverged"),
+    (["train", "X.npy", "--target-file", "X4.npy", "--out", "m2.npz"], "the targets have"),
+    (["train", "X.npy", "--target", "7", "--out", "m2.npz"], "out of range"),
+    (["train", "m.npz", "--out", "m2.npz"], "has no array named 'X'"),
+    (["predict", "not_a_model.npz", "X.npy", "--out", "p.npy"], "cannot load model file 'not_a_model.npz'"),
+    (["predict", "X.npy", "X.npy", "--out", "p.npy"], "cannot load model file 'X.npy': not a fastmlp model file"),
+    (["predict", "m.npz", "X4.npy", "--out", "p.npy"], r"X4.npy must have shape \(n_rows, 3\)"),
+    (["predict", "m.npz", "d.csv", "--out", "p.npy"], "d.csv has 4 columns; the model expects 3 features"),
+    (["predict", "m.npz", "X.npy", "--out", "p.npy", "--labels"], "--labels needs a classifier"),
+    (["info", "not_a_model.npz"], "cannot load model file"),
+    (["info", "missing.npz"], "cannot load model file 'missing.npz': no such file"),
+]
+
+
+@pytest.mark.parametrize("argv, match", BAD_DATA, ids=lambda a: " ".join(a) if isinstance(a, list) else "")
+def test_bad_data_and_files_exit_with_1_and_one_error_line(files, monkeypatch, capsys, argv, match):
+    monkeypatch.chdir(files)
+    assert run([*argv, "--quiet"] if argv[0] != "info" else argv) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastmlp: error: "), captured.err
+    assert re.search(match, lines[0]), lines[0]
+    assert leftovers(files, ["X.npy", "X4.npy", "y.npy", "d.csv", "m.npz", "not_a_model.npz"]) == []
+
+
+def test_csv_problems_name_the_line_and_column(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    cases = {
+        "a,b,t\n1,2,3\n4,x,6\n": "bad.csv, line 3, column 'b' holds 'x', not a number",
+        "a,b,t\n1,2,3\n4,,6\n": "bad.csv, line 3, column 'b' is empty",
+        "a,b,t\n1,2,3\n\n4,5\n": "bad.csv, line 4: 2 fields, but the header has 3",
+        "a,a,t\n1,2,3\n": "the column name 'a' appears twice",
+        "": "bad.csv is empty",
+        "a,b,t\n": "has a header row but no data rows",
+        "a,b,t\n1,nan,3\n": "the features|X contains NaN",
+    }
+    for content, message in cases.items():
+        (tmp_path / "bad.csv").write_text(content)
+        assert run(["train", "bad.csv", "--target", "t", "--out", "m.npz", "--quiet"]) == 1, content
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and re.search(message, err), (content, err)
+        assert not (tmp_path / "m.npz").exists()
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".csv"])
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_failing_predict_leaves_no_partial_output(files, monkeypatch, capsys, suffix, existing):
+    """NaN in a later chunk: earlier chunks were written to the temporary file, which is removed."""
+    monkeypatch.chdir(files)
+    X = np.load("X.npy")
+    X[95, 1] = np.nan
+    np.save("nan.npy", X)
+    out = files / f"p{suffix}"
+    if existing:
+        out.write_bytes(b"previous results")
+    assert run(["predict", "m.npz", "nan.npy", "--out", out.name, "--chunk-size", "10", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fastmlp: error: nan.npy: data row 95 (counting from 0): X contains NaN"), err
+    assert out.read_bytes() == b"previous results" if existing else not out.exists()
+    keep = ["X.npy", "X4.npy", "y.npy", "d.csv", "m.npz", "not_a_model.npz", "nan.npy"]
+    assert leftovers(files, keep + ([out.name] if existing else [])) == []
+
+
+def test_sigterm_during_predict_leaves_no_output(tmp_path):
+    """SIGTERM while predicting row by row: exit status 143, no output file, no temporary file."""
+    rng = np.random.default_rng(0)
+    save_model(fm.Model([4, 8, 2], output="softmax", seed=0), tmp_path / "m.npz")
+    np.save(tmp_path / "big.npy", rng.normal(size=(400_000, 4)).astype(np.float32))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fastmlp", "predict", "m.npz", "big.npy", "--out", "out.npy", "--chunk-size", "1",
+         "--progress"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        seen = []
+        for line in process.stderr:  # the first progress report comes after a second of predicting
+            seen.append(line)
+            if re.match(r"fastmlp: predicted \d+/400000 rows", line) or time.monotonic() > deadline:
+                break
+        assert any("predicted" in line for line in seen), seen
+        temporary = [name for name in os.listdir(tmp_path) if name.startswith(".out.npy.")]
+        assert len(temporary) == 1  # the output is being written to a temporary file...
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 128 + signal.SIGTERM, err
+    assert "fastmlp: error: stopped by SIGTERM; no partial output was left" in err
+    assert sorted(os.listdir(tmp_path)) == ["big.npy", "m.npz"]  # ...which is gone, and no out.npy appeared

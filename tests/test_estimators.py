@@ -224,3 +224,33 @@ def test_convergence_warning_like_scikit_learn(iris):
     X, y = iris
     with pytest.warns(ConvergenceWarning, match="Maximum iterations \\(3\\) reached"):
         MLPClassifier(max_iter=3).fit(X, y)
+
+
+@pytest.mark.parametrize("kind", ["strings", "binary", "multilabel", "regression"])
+def test_save_and_load_estimators(iris, tmp_path, kind):
+    pd = pytest.importorskip("pandas")
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sepal_l", "sepal_w", "petal_l", "petal_w"])
+    targets = {
+        "strings": np.array(["setosa", "versicolor", "virginica"])[y],
+        "binary": y == 2,
+        "multilabel": np.column_stack([y == 0, y == 2, y > 0]).astype(int),
+        "regression": X[:, 0] * 2.0,
+    }[kind]
+    cls = MLPRegressor if kind == "regression" else MLPClassifier
+    est = cls(hidden_layer_sizes=(6, 5), max_iter=20, random_state=np.random.RandomState(0)).fit(frame, targets)
+    est.save(tmp_path / "est.npz")
+    back = cls.load(tmp_path / "est.npz")
+    assert_array_equal(back.predict(frame), est.predict(frame))
+    assert back.get_params()["hidden_layer_sizes"] == (6, 5) and back.get_params()["random_state"] is None
+    assert back.feature_names_in_.tolist() == est.feature_names_in_.tolist() and back.n_iter_ == est.n_iter_
+    assert back.loss_curve_ == est.loss_curve_
+    if cls is MLPClassifier:
+        assert back.classes_.tolist() == est.classes_.tolist()
+        assert_array_equal(back.predict_proba(frame), est.predict_proba(frame))
+    other = MLPRegressor if cls is MLPClassifier else MLPClassifier
+    with pytest.raises(fm.ModelFileError, match=f"not a valid {other.__name__} file: it holds {cls.__name__}"):
+        other.load(tmp_path / "est.npz")
+    fm.Model([4, 3]).save(tmp_path / "bare.npz")
+    with pytest.raises(fm.ModelFileError, match="it holds a bare fastmlp.Model"):
+        cls.load(tmp_path / "bare.npz")
