@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "ca2296b5db2ca52d94128d2b2b0c1487c9e0c66802d26b807479671ebbb0c81c"
+_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -67,9 +67,12 @@ def jit(func):
         except RuntimeError as exc:  # "cannot cache function ...: no locator available for file ..."
             if not _cache_warning_shown:
                 _cache_warning_shown = True
+                current = os.environ.get("NUMBA_CACHE_DIR")
+                where = f"NUMBA_CACHE_DIR={current!r} is not writable" if current else "NUMBA_CACHE_DIR is not set"
                 warnings.warn(
                     f"fastmlp: the on-disk compile cache is unavailable ({exc}); compiling in memory instead, "
-                    "which costs a few seconds per process. Set NUMBA_CACHE_DIR to a writable directory.",
+                    f"which costs a few seconds per process. {where}: set NUMBA_CACHE_DIR to a private writable "
+                    "directory.",
                     RuntimeWarning,
                     stacklevel=2,
                 )

@@ -6,7 +6,7 @@ from ._config import jit
 from .activations import add_bias_and_activate
 from .layout import bias_view, layer_view, weight_view
 
-_KERNEL_SALT = "ca2296b5db2ca52d94128d2b2b0c1487c9e0c66802d26b807479671ebbb0c81c"
+_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
 
 
 @jit
