@@ -5,7 +5,7 @@ the default solver (adam) under 5-fold cross-validation, for several random stat
 cross-validated score (accuracy for classifiers, R^2 for diabetes) with its spread across seeds, and the ratio of
 scikit-learn's total fit time to fastmlp's, measured in the same process at the same BLAS thread count.
 
-Usage: ``python -m bench.parity [--seeds 3] [--folds 5] [--threads 1]``
+Usage: ``python -m bench.parity [--seeds 3] [--folds 5] [--threads 1] [--datasets iris digits] [--max-iter 200]``
 """
 
 import argparse
@@ -20,6 +20,8 @@ def main(argv=None):
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--datasets", nargs="+", default=None, help="a subset of the datasets (default: all five)")
+    parser.add_argument("--max-iter", type=int, default=200)
     args = parser.parse_args(argv)
     os.environ["FASTMLP_BENCH_THREADS"] = str(args.threads)
 
@@ -43,6 +45,11 @@ def main(argv=None):
         "digits": (datasets.load_digits, True),
         "diabetes": (datasets.load_diabetes, False),
     }
+    if args.datasets:
+        unknown = set(args.datasets) - set(loaders)
+        if unknown:
+            parser.error(f"unknown datasets {sorted(unknown)}; choose from {sorted(loaders)}")
+        loaders = {name: loaders[name] for name in args.datasets}
     # Compile (or load from the cache) fastmlp's float64 kernels before any timing.
     X0, y0 = datasets.load_iris(return_X_y=True)
     fastmlp.MLPClassifier(max_iter=2).fit(X0, y0)
@@ -61,7 +68,7 @@ def main(argv=None):
                         cls = fastmlp.MLPClassifier if library == "fastmlp" else SkClassifier
                     else:
                         cls = fastmlp.MLPRegressor if library == "fastmlp" else SkRegressor
-                    pipe = make_pipeline(StandardScaler(), cls(hidden_layer_sizes=(100,), max_iter=200, random_state=seed))
+                    pipe = make_pipeline(StandardScaler(), cls(hidden_layer_sizes=(100,), max_iter=args.max_iter, random_state=seed))
                     result = cross_validate(pipe, X, y, cv=cv)
                     scores[library].append(result["test_score"].mean())
                     seconds[library] += result["fit_time"].sum()
@@ -78,7 +85,7 @@ def main(argv=None):
             f"{theirs.mean():.3f} ± {theirs.std():.3f} | {ratio:.1f}× |"
         )
     print(
-        f"\n{args.seeds} seeds × {args.folds}-fold CV, hidden_layer_sizes=(100,), adam, max_iter=200, BLAS threads "
+        f"\n{args.seeds} seeds × {args.folds}-fold CV, hidden_layer_sizes=(100,), adam, max_iter={args.max_iter}, BLAS threads "
         f"{args.threads}; fastmlp {fastmlp.__version__}, scikit-learn {__import__('sklearn').__version__}, "
         f"numpy {np.__version__}; {time.strftime('%Y-%m-%d')}"
     )

@@ -40,3 +40,13 @@ def test_benchmark_runs(cls, method, args):
     result = getattr(instance, method)(*args)
     if method.startswith("track_"):
         assert result > 0
+
+
+def test_parity_script_runs(capsys):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("threadpoolctl")
+    from bench import parity
+
+    assert parity.main(["--seeds", "1", "--folds", "2", "--datasets", "iris", "--max-iter", "5"]) == 0
+    table = capsys.readouterr().out
+    assert "| iris | 150×4 | accuracy |" in table and "fit-time ratio" in table
