@@ -222,6 +222,19 @@ def check_class_weight(model, class_weight, y):
     return table[labels]
 
 
+def training_data(model, X, y, sample_weight, class_weight):
+    """Validate and convert the training data: ``(X, Y, w)`` as kernel arrays, ``w`` with a positive sum."""
+    X = model._kernel_inputs(X)
+    Y = model._targets(y, X.shape[0])
+    w = check_sample_weight(sample_weight, X.shape[0], model.dtype)
+    extra = check_class_weight(model, class_weight, y)
+    if extra is not None:
+        w = v.to_kernel_array(w * extra, model.dtype)
+        if not (w > 0).any():
+            raise ValueError("class_weight and sample_weight leave every row with weight 0.")
+    return X, Y, w
+
+
 def check_validation(model, validation, validation_fraction):
     """Check the two ways to give validation data; return (validation tuple or None, fraction or None)."""
     if validation is not None and validation_fraction is not None:
@@ -463,14 +476,7 @@ def fit(
     rng = model._rng if seed is None else v.check_seed(seed)
     v.assert_all_finite(model.params, "the model's params")
 
-    X = model._kernel_inputs(X)
-    Y = model._targets(y, X.shape[0])
-    w = check_sample_weight(sample_weight, X.shape[0], model.dtype)
-    extra = check_class_weight(model, class_weight, y)
-    if extra is not None:
-        w = v.to_kernel_array(w * extra, model.dtype)
-        if not (w > 0).any():
-            raise ValueError("class_weight and sample_weight leave every row with weight 0.")
+    X, Y, w = training_data(model, X, y, sample_weight, class_weight)
     val = None
     if validation_fraction is not None:
         X, Y, w, val = _split_validation(X, Y, w, validation_fraction, rng)
@@ -551,12 +557,7 @@ def partial_fit(model, X, y, *, batch_size, optimizer, sample_weight, class_weig
     if state is None or (optimizer is not None and resolve_optimizer(optimizer) != state.optimizer):
         state = TrainState.fresh(model, resolve_optimizer(optimizer), 0)
     v.assert_all_finite(model.params, "the model's params")
-    X = model._kernel_inputs(X)
-    Y = model._targets(y, X.shape[0])
-    w = check_sample_weight(sample_weight, X.shape[0], model.dtype)
-    extra = check_class_weight(model, class_weight, y)
-    if extra is not None:
-        w = v.to_kernel_array(w * extra, model.dtype)
+    X, Y, w = training_data(model, X, y, sample_weight, class_weight)
     trainer = _Trainer(model, X, Y, w, batch_size, alpha, state, False)
     order = _epoch_order(rng, X.shape[0], shuffle)
     loss, lr, metric, _, seconds = trainer.run_epoch(order)

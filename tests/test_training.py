@@ -441,3 +441,9 @@ def test_progress_bar_on_a_terminal_with_tqdm():
     progress.update(1, {"loss": 0.25})
     progress.close()
     assert progress.bar is not None and "1/3" in progress.stream.getvalue()
+
+
+def test_partial_fit_refuses_all_zero_class_weights(rng):
+    model = fm.Model([2, 3], output="softmax", seed=0)
+    with pytest.raises(ValueError, match="leave every row with weight 0"):
+        model.partial_fit(rng.normal(size=(6, 2)), [0, 1, 2, 0, 1, 2], class_weight={0: 0, 1: 0, 2: 0})
