@@ -50,3 +50,10 @@ def test_parity_script_runs(capsys):
     assert parity.main(["--seeds", "1", "--folds", "2", "--datasets", "iris", "--max-iter", "5"]) == 0
     table = capsys.readouterr().out
     assert "| iris | 150×4 | accuracy |" in table and "fit-time ratio" in table
+
+
+def test_gradcheck_report_runs(capsys):
+    from bench import gradcheck
+
+    assert gradcheck.main(["--architectures", "5"]) == 0
+    assert "architectures checked" in capsys.readouterr().out
