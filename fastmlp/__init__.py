@@ -7,6 +7,7 @@ The public API:
   :class:`StepDecay`, :class:`Cosine`, :class:`Adaptive`; :class:`EarlyStopping`; the :class:`History` of a fit;
 - :func:`check_gradients`: backpropagation against finite differences;
 - :meth:`Model.save` and :func:`load`: safe, versioned model files (:mod:`fastmlp.io`);
+- :func:`set_num_threads` and :func:`get_num_threads`: the BLAS thread pools behind the kernels;
 - :func:`make_spirals`: the demo's generated dataset;
 - :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on use).
 """
@@ -16,6 +17,7 @@ from .gradcheck import GradientCheck, check_gradients
 from .io import ModelFileError, load
 from .model import ForwardTrace, Gradients, Model
 from .optimizers import SGD, Adam, AdamW, Optimizer
+from .threads import get_num_threads, set_num_threads
 from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
 from .training import EarlyStopping, History, TrainingDivergedError
 
@@ -58,7 +60,9 @@ __all__ = [
     "StepDecay",
     "TrainingDivergedError",
     "check_gradients",
+    "get_num_threads",
     "load",
     "make_spirals",
+    "set_num_threads",
     "__version__",
 ]

@@ -40,6 +40,8 @@ import math
 import os
 import signal
 import sys
+import zipfile
+import zlib
 import threading
 import time
 
@@ -157,10 +159,16 @@ def _check_numeric(array, what):
 
 
 def _read_npz_array(path, key):
-    with np.load(path, allow_pickle=False) as archive:
+    # Our own file handle: np.load leaves its own open when a damaged archive makes it fail.
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
         if key not in archive.files:
             raise ValueError(f"{path} has no array named {key!r} (it holds {', '.join(archive.files) or 'nothing'})")
         return archive[key]
+
+
+def _read_npy(path):
+    with open(path, "rb") as handle:
+        return np.load(handle, allow_pickle=False)
 
 
 class CsvTable:
@@ -298,11 +306,11 @@ def _load_training_data(args):
         X, Y = data[:, : len(feature_idx)], data[:, len(feature_idx) :]
         return X, Y[:, 0] if Y.shape[1] == 1 else Y, [table.columns[i] for i in feature_idx], target_names
     if suffix == ".npy":
-        X = _check_numeric(np.load(args.data, allow_pickle=False), f"the data in {args.data}")
+        X = _check_numeric(_read_npy(args.data), f"the data in {args.data}")
         if args.target_file and args.target:
             raise UsageError("give either --target (column numbers) or --target-file, not both")
         if args.target_file:
-            Y = np.load(args.target_file, allow_pickle=False)
+            Y = _read_npy(args.target_file)
         elif args.target:
             X, Y = _split_columns(X, _target_numbers(args.target), args.data)
         else:
@@ -368,6 +376,17 @@ def _short_list(values, limit=8):
 # Commands
 
 
+class _EpochLogger:
+    """A fit callback that reports each epoch through the ``fastmlp`` logger (progress goes to stderr)."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def __call__(self, epoch, logs):
+        figures = "  ".join(f"{name} {value:.4g}" for name, value in logs.items())
+        log.info("epoch %d/%d  %s", epoch, self.epochs, figures)
+
+
 def _show_progress(args, stream):
     """Progress on ``stream``: with --progress, or by default when ``stream`` is a terminal (never with --quiet)."""
     isatty = getattr(stream, "isatty", None)
@@ -418,10 +437,11 @@ def _train(args):
     optimizers = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
     optimizer = optimizers[args.optimizer]() if args.lr is None else optimizers[args.optimizer](lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
+    callbacks = [_EpochLogger(args.epochs)] if _show_progress(args, sys.stderr) else None
     start = time.perf_counter()
     history = model.fit(
         X, y, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
-        validation_fraction=args.validation_fraction, seed=args.seed, verbose=_show_progress(args, sys.stdout),
+        validation_fraction=args.validation_fraction, seed=args.seed, callbacks=callbacks,
     )  # fmt: skip
     seconds = time.perf_counter() - start
     save_model(model, args.out, metadata=metadata)
@@ -847,12 +867,18 @@ def main(argv=None):
         except KeyboardInterrupt:
             log.error("interrupted; no partial output was left")
             return 130
-        except (ValueError, TypeError, OSError, MemoryError) as exc:
+        except (ValueError, TypeError, OSError, MemoryError, *_CORRUPT_FILE_ERRORS) as exc:
             log.error("%s", _message(exc))
             return EXIT_ERROR
 
 
+# What reading a damaged .npz or .npy data file can raise besides ValueError and OSError.
+_CORRUPT_FILE_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, NotImplementedError)
+
+
 def _message(exc):
+    if isinstance(exc, _CORRUPT_FILE_ERRORS):
+        return f"a data file is damaged or not in a supported format ({type(exc).__name__}: {exc})"
     if isinstance(exc, MemoryError):
         return "out of memory" + (f": {exc}" if str(exc) else "")
     if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:

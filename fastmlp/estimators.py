@@ -289,7 +289,9 @@ class _BaseMLP(BaseEstimator):
                 shuffle=self.shuffle, seed=seed,
             )  # fmt: skip
             self._record(history.loss, n_samples)
-            self._update_no_improvement_count(history.loss[0], None)
+            # scikit-learn's end-of-epoch rule: the count, and the adaptive rate's division (a single pass ends
+            # anyway, so a request to stop changes nothing).
+            _ScikitLearnStop(self, self._optimizer_config)(0, {"loss": history.loss[0], "lr": history.lr[0]})
             return
 
         optimizer = self._optimizer()
@@ -371,8 +373,8 @@ class _BaseMLP(BaseEstimator):
         for name, value in self.get_params(deep=False).items():
             if isinstance(value, np.random.RandomState | np.random.Generator):
                 value = None  # a generator's state is not kept; the fitted weights are
-            elif isinstance(value, tuple):
-                value = list(value)
+            elif name == "hidden_layer_sizes":
+                value = self._hidden_sizes()  # an int or any sequence, stored as a list
             params[name] = _to_json(value)
         metadata = {
             "estimator": type(self).__name__,
@@ -424,6 +426,10 @@ class _BaseMLP(BaseEstimator):
             for name, value in meta["fitted"].items():
                 if name in cls._FITTED_SCALARS + cls._FITTED_LISTS and value is not None:
                     setattr(estimator, name, value)
+            # What a further warm_start fit or partial_fit continues from (the optimizer state is not stored).
+            estimator._no_improvement_count = 0
+            if estimator.solver != "lbfgs" and not estimator.early_stopping and getattr(estimator, "best_loss_", None) is None:
+                estimator.best_loss_ = np.inf
             if is_classifier(estimator):
                 estimator._restore_labels(meta["classes"], meta["label_type"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -751,7 +757,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         y : array-like of shape (n_samples,) or (n_samples, n_labels)
         sample_weight : array-like of shape (n_samples,), default=None
         classes : array-like of shape (n_classes,), default=None
-            Every class that will ever appear; required on the first call (except for multilabel y).
+            Every class that will ever appear; required on the first call (for multilabel y, the label indices).
 
         Returns
         -------

@@ -15,6 +15,7 @@ import numpy as np
 from . import _validation as v
 from ._jit import train as _train
 from .optimizers import resolve_optimizer
+from .schedules import Cosine
 
 
 class TrainingDivergedError(ValueError):
@@ -380,6 +381,11 @@ def _split_validation(X, Y, w, fraction, rng):
         )
     order = rng.permutation(n)
     train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    if not (w[train] > 0).any() or not (w[val] > 0).any():
+        raise ValueError(
+            f"validation_fraction={fraction} leaves the {'training' if not (w[train] > 0).any() else 'validation'} "
+            "rows with zero total sample_weight; give validation data explicitly or use another seed or fraction."
+        )
     return X[train], Y[train], w[train], (X[val], Y[val], w[val])
 
 
@@ -481,7 +487,7 @@ def fit(
     if validation_fraction is not None:
         X, Y, w, val = _split_validation(X, Y, w, validation_fraction, rng)
     elif validation is not None:
-        X_val = v.check_features(validation[0], model.sizes[0], name="validation X")
+        X_val = model._kernel_inputs(validation[0], name="validation X")  # checked before any epoch runs
         val = (X_val, model._targets(validation[1], X_val.shape[0], name="validation y"), None)
 
     state = TrainState.fresh(model, optimizer, epochs)
@@ -556,11 +562,17 @@ def partial_fit(model, X, y, *, batch_size, optimizer, sample_weight, class_weig
     state = model._train_state
     if state is None or (optimizer is not None and resolve_optimizer(optimizer) != state.optimizer):
         state = TrainState.fresh(model, resolve_optimizer(optimizer), 0)
+    schedule = state.optimizer.schedule
+    if isinstance(schedule, Cosine) and schedule.epochs is None and state.schedule_state["epochs"] == 0:
+        raise ValueError(
+            "a Cosine schedule in partial_fit needs its length: use Cosine(epochs=...), the number of passes planned."
+        )
     v.assert_all_finite(model.params, "the model's params")
     X, Y, w = training_data(model, X, y, sample_weight, class_weight)
     trainer = _Trainer(model, X, Y, w, batch_size, alpha, state, False)
     order = _epoch_order(rng, X.shape[0], shuffle)
     loss, lr, metric, _, seconds = trainer.run_epoch(order)
+    schedule.observe(state.schedule_state, loss)  # an Adaptive schedule decays between passes too
     model._train_state = state
     history = History(metric_name="r2" if trainer.metric_code == _train.SQUARED_ERROR else "accuracy")
     history.loss.append(loss)

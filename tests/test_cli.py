@@ -209,7 +209,8 @@ def test_progress_and_quiet(tmp_path, capsys):
     assert "epoch 1/3" not in captured.out  # not a terminal: no progress unless asked
     assert "fastmlp: read 50 rows x 3 features from" in captured.err  # messages through logging, on stderr
     assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3", "--progress"]) == 0
-    assert "epoch 3/3" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert "fastmlp: epoch 3/3  loss " in captured.err and "epoch 3/3" not in captured.out  # through logging
 
 
 def test_subprocess_train_info_predict(tmp_path):
@@ -380,3 +381,18 @@ def test_sigterm_during_predict_leaves_no_output(tmp_path):
     assert process.returncode == 128 + signal.SIGTERM, err
     assert "fastmlp: error: stopped by SIGTERM; no partial output was left" in err
     assert sorted(os.listdir(tmp_path)) == ["big.npy", "m.npz"]  # ...which is gone, and no out.npy appeared
+
+
+def test_damaged_npz_data_is_one_error_line(tmp_path, capsys):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    np.savez(tmp_path / "data.npz", X=X, y=(X[:, 0] > 0).astype(int))
+    raw = (tmp_path / "data.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(raw[: len(raw) // 2])
+    flipped = bytearray(raw)
+    flipped[len(raw) // 3] ^= 0xFF
+    (tmp_path / "flip.npz").write_bytes(bytes(flipped))
+    for name in ("cut.npz", "flip.npz"):
+        code = main(["train", str(tmp_path / name), "--x-key", "X", "--y-key", "y", "--out", str(tmp_path / "m.npz")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 1 and len(err) == 1 and err[0].startswith("fastmlp: error:"), (name, err)
+        assert not (tmp_path / "m.npz").exists()

@@ -254,3 +254,33 @@ def test_save_and_load_estimators(iris, tmp_path, kind):
     fm.Model([4, 3]).save(tmp_path / "bare.npz")
     with pytest.raises(fm.ModelFileError, match="it holds a bare fastmlp.Model"):
         cls.load(tmp_path / "bare.npz")
+    # A loaded estimator trains on, one more pass or a warm-started fit.
+    back.partial_fit(frame, targets, **({"classes": back.classes_} if kind == "strings" else {}))
+    assert back.n_iter_ == est.n_iter_ + 1
+    back.set_params(warm_start=True, max_iter=2).fit(frame, targets)
+    assert back.n_iter_ == est.n_iter_ + 3
+
+
+def test_save_and_load_with_an_int_hidden_layer_size(iris, tmp_path):
+    X, y = iris
+    est = MLPClassifier(hidden_layer_sizes=5, max_iter=5, random_state=0).fit(X, y)
+    est.save(tmp_path / "est.npz")
+    back = MLPClassifier.load(tmp_path / "est.npz")
+    assert back.hidden_layer_sizes == (5,)
+    assert_array_equal(back.predict_proba(X), est.predict_proba(X))
+
+
+def test_partial_fit_divides_an_adaptive_rate_like_scikit_learn(rng):
+    from sklearn.neural_network import MLPRegressor as SkMLP
+
+    X = rng.normal(size=(40, 2))
+    y = X[:, 0]
+    params = dict(hidden_layer_sizes=(3,), solver="sgd", learning_rate="adaptive", learning_rate_init=1e-5,
+                  n_iter_no_change=2, random_state=0)  # fmt: skip
+    ours, theirs = MLPRegressor(**params), SkMLP(**params)
+    for _ in range(8):
+        ours.partial_fit(X, y)
+        theirs.partial_fit(X, y)
+    # Epoch 1 sets the best loss; the count passes 2 after passes 4 and 7: 1e-5 -> 2e-6 -> 4e-7.
+    assert_allclose(theirs._optimizer.learning_rate, 4e-7)
+    assert_allclose(ours.model_._train_state.schedule_state["scale"], 1 / 25)

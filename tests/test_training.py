@@ -263,8 +263,10 @@ def test_balanced_class_weight(rng):
     a.fit(X, y, epochs=2, batch_size=40, class_weight="balanced", shuffle=False)
     b.fit(X, y, epochs=2, batch_size=40, sample_weight=np.where(y == 0, 40 / 60, 40 / 20), shuffle=False)
     assert_allclose(a.params, b.params, rtol=1e-12)
-    c = a.copy()
+    c, d = a.copy(), a.copy()
     c.fit(X, y, epochs=1, batch_size=40, class_weight={1: 3.0}, shuffle=False)
+    d.fit(X, y, epochs=1, batch_size=40, sample_weight=np.where(y == 1, 3.0, 1.0), shuffle=False)
+    assert_allclose(c.params, d.params, rtol=1e-12)
 
 
 # --- partial_fit, determinism, divergence -----------------------------------------------------------------------
@@ -329,7 +331,7 @@ def test_verbose_prints_a_line_per_epoch_off_a_terminal(data, capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_progress_uses_tqdm_on_a_terminal_when_installed(monkeypatch):
+def test_progress_falls_back_to_lines_on_a_terminal_without_tqdm(monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self):
             return True
@@ -447,3 +449,39 @@ def test_partial_fit_refuses_all_zero_class_weights(rng):
     model = fm.Model([2, 3], output="softmax", seed=0)
     with pytest.raises(ValueError, match="leave every row with weight 0"):
         model.partial_fit(rng.normal(size=(6, 2)), [0, 1, 2, 0, 1, 2], class_weight={0: 0, 1: 0, 2: 0})
+
+
+def test_validation_split_with_weights_on_one_side_only_is_refused(rng):
+    X = rng.normal(size=(40, 2))
+    w = np.zeros(40)
+    w[0] = 1
+    model = fm.Model([2, 3], output="softmax", seed=0)
+    for seed in range(6):
+        with pytest.raises(ValueError, match="zero total sample_weight"):
+            model.fit(X, np.arange(40) % 3, validation_fraction=0.5, sample_weight=w, seed=seed)
+
+
+def test_bad_validation_data_is_refused_before_training(data):
+    X, y = data
+    model = _model()
+    before = model.params.copy()
+    X_val = X[:5].copy()
+    X_val[2, 1] = np.nan
+    with pytest.raises(ValueError, match="validation X contains NaN"):
+        model.fit(X, y, validation=(X_val, y[:5]))
+    assert_array_equal(model.params, before)
+
+
+def test_partial_fit_with_schedules(data):
+    X, y = data
+    model = _model()
+    with pytest.raises(ValueError, match="Cosine schedule in partial_fit needs its length"):
+        model.partial_fit(X, y, optimizer=fm.SGD(lr=0.1, schedule="cosine"))
+    rates = [model.partial_fit(X, y, optimizer=fm.SGD(lr=0.1, schedule=fm.Cosine(epochs=4))).lr[0]]
+    rates += [model.partial_fit(X, y).lr[0] for _ in range(4)]
+    assert_allclose(rates, [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(4)] + [0.0], atol=1e-15)
+    adaptive = _model()
+    adaptive.partial_fit(X, y, optimizer=fm.SGD(lr=1e-3, schedule=fm.Adaptive(patience=1, tol=1.0)))
+    rates = [adaptive.partial_fit(X, y).lr[0] for _ in range(3)]
+    # No pass improves by tol=1: after pass 3 the count (2) exceeds patience (1) and the rate is divided by 5.
+    assert_allclose(rates, [1e-3, 1e-3, 2e-4])
