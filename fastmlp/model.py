@@ -132,6 +132,8 @@ class Model:
             [v.HIDDEN_ACTIVATIONS[a] for a in self._hidden] + [v.OUTPUT_ACTIVATIONS[output]], dtype=np.int64
         )
         self._loss_code = v.LOSS_CODES[v.OUTPUT_LOSSES[output]]
+        lay = self._layout
+        self._kernel_layout = (lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes)
         self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
         self._weights = self._layout.weight_views(self._params)
         self._biases = self._layout.bias_views(self._params)
@@ -319,8 +321,7 @@ class Model:
         return X
 
     def _layout_args(self):
-        lay = self._layout
-        return lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes
+        return self._kernel_layout
 
     def predict(self, X, *, out=None, chunk_size=None):
         """Return the network's output ``A_L`` for every row of ``X``.
