@@ -57,3 +57,15 @@ def test_gradcheck_report_runs(capsys):
 
     assert gradcheck.main(["--architectures", "5"]) == 0
     assert "architectures checked" in capsys.readouterr().out
+
+
+def test_threads_script_runs(capsys):
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.threads", "--threads", "2", "--rows", "200", "--rounds", "1"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "mismatches 0/2" in result.stdout
