@@ -1,6 +1,5 @@
 """Forward pass and gradients on one batch at DESIGN.md's W1 and W2 sizes, fastmlp beside plain NumPy."""
 
-import numpy as np
 
 import fastmlp as fm
 

@@ -74,7 +74,7 @@ def main(argv=None):
                     seconds[library] += result["fit_time"].sum()
             rows.append((name, X.shape, scores, seconds))
 
-    print(f"| dataset | shape | metric | fastmlp | scikit-learn | fit-time ratio (scikit-learn / fastmlp) |")
+    print("| dataset | shape | metric | fastmlp | scikit-learn | fit-time ratio (scikit-learn / fastmlp) |")
     print("|---|---|---|---|---|---|")
     for name, shape, scores, seconds in rows:
         metric = "R²" if name == "diabetes" else "accuracy"

@@ -62,6 +62,24 @@ def check_positive_float(value, name):
     return value
 
 
+def check_nonnegative_float(value, name):
+    """Return ``value`` as a float, requiring a real number >= 0 (a ValueError for anything else)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not value >= 0:
+        raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
+    return float(value)
+
+
+def check_fraction(value, name, low_open=False):
+    """Return ``value`` as a float in [0, 1), or in (0, 1) when ``low_open``."""
+    interval = "(0, 1)" if low_open else "[0, 1)"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number in {interval}; got {value!r}.")
+    value = float(value)
+    if not (0 < value < 1 if low_open else 0 <= value < 1):
+        raise ValueError(f"{name} must lie in {interval}; got {value}.")
+    return value
+
+
 def check_sizes(sizes):
     """Return the layer widths as a tuple of ints, at least two (inputs and outputs), each >= 1."""
     if isinstance(sizes, str | bytes) or not hasattr(sizes, "__len__"):

@@ -4,22 +4,12 @@ Their state (momentum, Adam's moments and step count) lives with the model being
 ``model.params``, so one optimizer object can be reused for many fits.
 """
 
-import numbers
 
 import numpy as np
 
 from ._jit import optimizers as _opt
-from ._validation import check_positive_float
+from ._validation import check_fraction, check_nonnegative_float, check_positive_float
 from .schedules import resolve_schedule
-
-
-def _check_unit_interval(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number in [0, 1); got {value!r}.")
-    value = float(value)
-    if not 0 <= value < 1:
-        raise ValueError(f"{name} must lie in [0, 1); got {value}.")
-    return value
 
 
 class Optimizer:
@@ -65,7 +55,7 @@ class SGD(Optimizer):
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, schedule="constant"):
         self.lr = check_positive_float(lr, "lr")
-        self.momentum = _check_unit_interval(momentum, "momentum")
+        self.momentum = check_fraction(momentum, "momentum")
         if not isinstance(nesterov, bool | np.bool_):
             raise TypeError(f"nesterov must be True or False; got {nesterov!r}.")
         self.nesterov = bool(nesterov)
@@ -107,8 +97,8 @@ class Adam(Optimizer):
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, schedule="constant"):
         self.lr = check_positive_float(lr, "lr")
-        self.beta1 = _check_unit_interval(beta1, "beta1")
-        self.beta2 = _check_unit_interval(beta2, "beta2")
+        self.beta1 = check_fraction(beta1, "beta1")
+        self.beta2 = check_fraction(beta2, "beta2")
         self.eps = check_positive_float(eps, "eps")
         self.schedule = resolve_schedule(schedule)
 
@@ -138,9 +128,7 @@ class AdamW(Adam):
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, schedule="constant"):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, schedule=schedule)
-        if isinstance(weight_decay, bool) or not isinstance(weight_decay, numbers.Real) or not weight_decay >= 0:
-            raise ValueError(f"weight_decay must be a number >= 0; got {weight_decay!r}.")
-        self.weight_decay = float(weight_decay)
+        self.weight_decay = check_nonnegative_float(weight_decay, "weight_decay")
 
     def hyperparameters(self, lr, alpha):
         """See :meth:`Optimizer.hyperparameters`."""

@@ -8,16 +8,7 @@ running fit (how many epochs, the best loss so far) lives in the fit.
 import math
 import numbers
 
-from ._validation import check_int, check_positive_float
-
-
-def _check_fraction(value, name, low_open=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number; got {value!r}.")
-    value = float(value)
-    if not (0 < value < 1 if low_open else 0 <= value < 1):
-        raise ValueError(f"{name} must lie in {'(0, 1)' if low_open else '[0, 1)'}; got {value}.")
-    return value
+from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
 
 
 class Schedule:
@@ -57,9 +48,7 @@ class InverseScaling(Schedule):
     """
 
     def __init__(self, power_t=0.5):
-        if isinstance(power_t, bool) or not isinstance(power_t, numbers.Real) or not power_t >= 0:
-            raise ValueError(f"power_t must be a number >= 0; got {power_t!r}.")
-        self.power_t = float(power_t)
+        self.power_t = check_nonnegative_float(power_t, "power_t")
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""
@@ -79,7 +68,7 @@ class StepDecay(Schedule):
 
     def __init__(self, step_size=10, gamma=0.1):
         self.step_size = check_int(step_size, "step_size", 1)
-        self.gamma = _check_fraction(gamma, "gamma", low_open=True)
+        self.gamma = check_fraction(gamma, "gamma", low_open=True)
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""
@@ -99,9 +88,7 @@ class Cosine(Schedule):
 
     def __init__(self, epochs=None, min_lr=0.0):
         self.epochs = None if epochs is None else check_int(epochs, "epochs", 1)
-        if isinstance(min_lr, bool) or not isinstance(min_lr, numbers.Real) or not min_lr >= 0:
-            raise ValueError(f"min_lr must be a number >= 0; got {min_lr!r}.")
-        self.min_lr = float(min_lr)
+        self.min_lr = check_nonnegative_float(min_lr, "min_lr")
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""
@@ -135,9 +122,7 @@ class Adaptive(Schedule):
             raise ValueError(f"factor must be a number > 1; got {factor!r}.")
         self.factor = float(factor)
         self.patience = check_int(patience, "patience", 1)
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-            raise ValueError(f"tol must be a number >= 0; got {tol!r}.")
-        self.tol = float(tol)
+        self.tol = check_nonnegative_float(tol, "tol")
         self.min_lr = check_positive_float(min_lr, "min_lr")
 
     def start(self, base_lr, epochs):

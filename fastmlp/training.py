@@ -125,9 +125,7 @@ class EarlyStopping:
             raise ValueError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
         self.monitor = monitor
         self.patience = v.check_int(patience, "patience", 1)
-        if isinstance(min_delta, bool) or not isinstance(min_delta, numbers.Real) or not min_delta >= 0:
-            raise ValueError(f"min_delta must be a number >= 0; got {min_delta!r}.")
-        self.min_delta = float(min_delta)
+        self.min_delta = v.check_nonnegative_float(min_delta, "min_delta")
         self.restore_best_weights = bool(restore_best_weights)
 
     def __repr__(self):
