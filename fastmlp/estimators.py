@@ -33,7 +33,7 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _validation as v
-from ._jit.backward import add_weight_penalty_gradient, backward, weight_square_sum
+from ._jit.backward import SMALL_LAYER_WEIGHTS, add_weight_penalty_gradient, backward, weight_square_sum
 from ._jit.forward import forward
 from .model import Model
 from .optimizers import SGD, Adam
@@ -215,6 +215,7 @@ class _BaseMLP(BaseEstimator):
         lay = model._layout
         zs, acts, dlts = (np.empty(X.shape[0] * lay.width_sum, dtype=model.dtype) for _ in range(3))
         grads = np.empty_like(model.params)
+        wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=model.dtype)
         direct = model.dtype == np.float64
 
         def loss_and_gradient(x):
@@ -225,7 +226,9 @@ class _BaseMLP(BaseEstimator):
                 np.copyto(model.params, x, casting="unsafe")
                 params = model.params
             forward(X, params, *model._layout_args(), model.bias, zs, acts)
-            loss = backward(X, Y, w, params, *model._layout_args(), model._loss_code, model.bias, zs, acts, dlts, grads)
+            loss = backward(
+                X, Y, w, params, *model._layout_args(), model._loss_code, model.bias, zs, acts, dlts, grads, wt
+            )
             if self.alpha:
                 loss += 0.5 * self.alpha * weight_square_sum(params, lay.sizes, lay.woff) / w_sum
                 add_weight_penalty_gradient(params, lay.sizes, lay.woff, self.alpha / w_sum, grads)

@@ -9,6 +9,7 @@ import numpy as np
 from . import _validation as v
 from . import training as _training
 from ._jit.backward import add_weight_penalty_gradient as _add_weight_penalty_gradient
+from ._jit.backward import SMALL_LAYER_WEIGHTS
 from ._jit.backward import backward as _backward
 from ._jit.backward import weight_square_sum as _weight_square_sum
 from ._jit.forward import forward as _forward
@@ -515,7 +516,10 @@ class Model:
         dlts = np.empty_like(zs)
         grads = np.empty_like(self._params)
         self._check_outputs(self._layout.layer_blocks(acts, X.shape[0])[-1], "X")
-        loss = _backward(X, Y, w, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads)
+        wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=self._dtype)
+        loss = _backward(
+            X, Y, w, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads, wt
+        )
         if not v.all_finite_array(grads):
             raise ValueError(f"the gradients overflowed {self._dtype}; scale the inputs or targets, or use float64.")
         if alpha:

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _validation as v
 from ._jit import train as _train
+from ._jit.backward import SMALL_LAYER_WEIGHTS
 from .optimizers import resolve_optimizer
 from .schedules import Cosine
 
@@ -401,6 +402,7 @@ class _Trainer:
         self.yb = np.empty(self.nb * model.sizes[-1], dtype=dtype)
         self.wb = np.empty(self.nb, dtype=dtype)
         self.zs, self.acts, self.dlts = (np.empty(self.nb * lay.width_sum, dtype=dtype) for _ in range(3))
+        self.wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=dtype)
         self.grads = np.empty_like(model.params)
         self.snapshot = np.empty_like(model.params)
         self.metric_code = metric_code(model)
@@ -426,7 +428,7 @@ class _Trainer:
             optimizer.code, hyper, model.params, self.grads, state.state1, state.state2, state.step,
             *model._layout_args(), model._loss_code, model.bias,
             self.metric_code, self.record_norms,
-            self.xb, self.yb, self.wb, self.zs, self.acts, self.dlts, self.metric_acc, self.norms_acc,
+            self.xb, self.yb, self.wb, self.zs, self.acts, self.dlts, self.wt, self.metric_acc, self.norms_acc,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         if not (np.isfinite(loss) and v.all_finite_array(model.params)):

@@ -15,7 +15,9 @@ N_RANDOM_ARCHITECTURES = 60
 def _random_model(seed):
     rng = np.random.default_rng(seed)
     depth = int(rng.integers(0, 4))
-    sizes = [int(rng.integers(1, 6))] + [int(w) for w in rng.integers(1, 7, size=depth)] + [int(rng.integers(1, 4))]
+    # Widths on both sides of the kernels' narrow-layer threshold (8) and batches on both sides of the row count
+    # (16) from which small layers' weights are transposed before multiplying, so that every path is checked.
+    sizes = [int(rng.integers(1, 12))] + [int(w) for w in rng.integers(1, 20, size=depth)] + [int(rng.integers(1, 4))]
     output = str(rng.choice(OUTPUTS))
     if output == "softmax" and sizes[-1] < 2:
         sizes[-1] = 2
@@ -24,7 +26,7 @@ def _random_model(seed):
     if model.bias:
         for b in model.biases:
             b[...] = rng.normal(scale=0.5, size=b.shape)
-    X, y, Y = make_problem(sizes, output, int(rng.integers(1, 9)), rng)
+    X, y, Y = make_problem(sizes, output, int(rng.integers(1, 40)), rng)
     return model, X, y, Y
 
 

@@ -7,8 +7,9 @@ element loops, so one compiled kernel serves every activation and stays cacheabl
 import math
 
 from ._config import jit
+from .layout import flat_view
 
-_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
+_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
 
 IDENTITY = 0
 SIGMOID = 1
@@ -20,9 +21,29 @@ SOFTMAX = 5
 LEAKY_RELU_SLOPE = 0.01
 
 
+# Below this width a row is too short for the vectoriser (which works in blocks of 16 to 64 elements): narrow
+# layers are walked a column at a time instead, so the inner loop runs over the batch.
+NARROW_WIDTH = 8
+
+
+@jit
+def add_bias(b, Z):
+    """Add ``b`` to every row of ``Z`` (modified in place)."""
+    m, n = Z.shape
+    if n >= NARROW_WIDTH:
+        for i in range(m):
+            for j in range(n):
+                Z[i, j] += b[j]
+    else:
+        for j in range(n):
+            b_j = b[j]
+            for i in range(m):
+                Z[i, j] += b_j
+
+
 @jit
 def add_bias_and_activate(code, use_bias, b, Z, A):
-    """Add the bias to every row of ``Z`` (when ``use_bias``), then write ``A = g(Z)``, in one pass over the rows.
+    """Add the bias to every row of ``Z`` (when ``use_bias``), then write ``A = g(Z)``.
 
     Parameters
     ----------
@@ -33,44 +54,22 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
     b : ndarray of shape (n,)
         Bias.
     Z : ndarray of shape (m, n)
-        Pre-activations without the bias. Modified in place: on return holds ``Z + b``.
+        Pre-activations without the bias, C-contiguous. Modified in place: on return holds ``Z + b``.
     A : ndarray of shape (m, n)
-        Activations. Modified in place. May be the same array as ``Z``.
+        Activations, C-contiguous. Modified in place. May be the same array as ``Z``.
 
     Notes
     -----
     Unchecked preconditions: ``Z`` and ``A`` have the same shape and dtype, ``b`` has ``n`` entries. Sigmoid and
     softmax are written so that no ``exp`` overflows, for any finite ``Z``. ReLU keeps NaN (``z < 0`` is False for
-    NaN) so that a diverging fit stays visible.
+    NaN) so that a diverging fit stays visible. Every activation but softmax is elementwise, so it runs over the
+    whole block as one flat loop, whatever the layer's width.
     """
     m, n = Z.shape
-    for i in range(m):
-        if use_bias:
-            for j in range(n):
-                Z[i, j] += b[j]
-        if code == IDENTITY:
-            for j in range(n):
-                A[i, j] = Z[i, j]
-        elif code == SIGMOID:
-            for j in range(n):
-                z = Z[i, j]
-                if z >= 0:
-                    A[i, j] = 1.0 / (1.0 + math.exp(-z))
-                else:
-                    e = math.exp(z)
-                    A[i, j] = e / (1.0 + e)
-        elif code == TANH:
-            for j in range(n):
-                A[i, j] = math.tanh(Z[i, j])
-        elif code == RELU:
-            for j in range(n):
-                z = Z[i, j]
-                A[i, j] = 0.0 if z < 0 else z
-        elif code == LEAKY_RELU:
-            for j in range(n):
-                z = Z[i, j]
-                A[i, j] = LEAKY_RELU_SLOPE * z if z < 0 else z
-        elif code == SOFTMAX:
+    if use_bias:
+        add_bias(b, Z)
+    if code == SOFTMAX:
+        for i in range(m):
             # Subtracting the row maximum keeps every exp in (0, 1].
             z_max = Z[i, 0]
             for j in range(1, n):
@@ -84,6 +83,31 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
             scale = 1.0 / total
             for j in range(n):
                 A[i, j] *= scale
+        return
+    z = flat_view(Z)
+    a = flat_view(A)
+    if code == IDENTITY:
+        for t in range(z.shape[0]):
+            a[t] = z[t]
+    elif code == SIGMOID:
+        for t in range(z.shape[0]):
+            z_t = z[t]
+            if z_t >= 0:
+                a[t] = 1.0 / (1.0 + math.exp(-z_t))
+            else:
+                e = math.exp(z_t)
+                a[t] = e / (1.0 + e)
+    elif code == TANH:
+        for t in range(z.shape[0]):
+            a[t] = math.tanh(z[t])
+    elif code == RELU:
+        for t in range(z.shape[0]):
+            z_t = z[t]
+            a[t] = 0.0 if z_t < 0 else z_t
+    elif code == LEAKY_RELU:
+        for t in range(z.shape[0]):
+            z_t = z[t]
+            a[t] = LEAKY_RELU_SLOPE * z_t if z_t < 0 else z_t
 
 
 @jit
@@ -95,37 +119,35 @@ def multiply_by_derivative(code, Z, A, E):
     code : int
         A hidden-layer activation code (not ``SOFTMAX``, whose Jacobian is not diagonal).
     Z : ndarray of shape (m, n)
-        Pre-activations of the layer.
+        Pre-activations of the layer, C-contiguous.
     A : ndarray of shape (m, n)
-        Activations ``g(Z)`` of the layer.
+        Activations ``g(Z)`` of the layer, C-contiguous.
     E : ndarray of shape (m, n)
-        Modified in place: on return holds ``delta = g'(Z) * E``.
+        C-contiguous. Modified in place: on return holds ``delta = g'(Z) * E``.
 
     Notes
     -----
     g' is written from the stored activation where that is cheaper: sigmoid ``A (1 - A)``, tanh ``1 - A**2``.
     At the ReLU kink (z = 0) the derivative is taken as 0, as scikit-learn and PyTorch do.
     """
-    m, n = Z.shape
     if code == IDENTITY:
         return
+    z = flat_view(Z)
+    a = flat_view(A)
+    e = flat_view(E)
     if code == SIGMOID:
-        for i in range(m):
-            for j in range(n):
-                a = A[i, j]
-                E[i, j] *= a * (1.0 - a)
+        for t in range(e.shape[0]):
+            a_t = a[t]
+            e[t] *= a_t * (1.0 - a_t)
     elif code == TANH:
-        for i in range(m):
-            for j in range(n):
-                a = A[i, j]
-                E[i, j] *= 1.0 - a * a
+        for t in range(e.shape[0]):
+            a_t = a[t]
+            e[t] *= 1.0 - a_t * a_t
     elif code == RELU:
-        for i in range(m):
-            for j in range(n):
-                if not Z[i, j] > 0:
-                    E[i, j] = 0.0
+        for t in range(e.shape[0]):
+            if not z[t] > 0:
+                e[t] = 0.0
     elif code == LEAKY_RELU:
-        for i in range(m):
-            for j in range(n):
-                if not Z[i, j] > 0:
-                    E[i, j] *= LEAKY_RELU_SLOPE
+        for t in range(e.shape[0]):
+            if not z[t] > 0:
+                e[t] *= LEAKY_RELU_SLOPE

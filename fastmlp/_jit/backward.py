@@ -12,22 +12,29 @@ The input layer's ``E_0`` is never needed, so it is never computed.
 import numpy as np
 
 from ._config import jit
-from .activations import multiply_by_derivative
-from .layout import bias_view, layer_view, weight_view
+from .activations import NARROW_WIDTH, multiply_by_derivative
+from .layout import bias_view, layer_view, leading_view, weight_view
 from .losses import loss_sum, output_delta
 
-_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
+_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
 
 
 @jit
 def sum_rows(D, out):
     """Write the column sums of ``D`` into ``out``. ``out`` is modified in place."""
     m, n = D.shape
-    for j in range(n):
-        out[j] = 0.0
-    for i in range(m):
+    if n >= NARROW_WIDTH:
         for j in range(n):
-            out[j] += D[i, j]
+            out[j] = 0.0
+        for i in range(m):
+            for j in range(n):
+                out[j] += D[i, j]
+    else:
+        for j in range(n):
+            total = 0.0
+            for i in range(m):
+                total += D[i, j]
+            out[j] = total
 
 
 @jit
@@ -53,8 +60,38 @@ def add_weight_penalty_gradient(params, sizes, woff, coef, grads):
             grads[i] += coef * params[i]
 
 
+# OpenBLAS multiplies by a transposed small matrix (``delta @ W.T``) up to 1.4x slower than by a plain one, and
+# copying a small W transposed first costs less than the difference: measured for batches of 32 and 128 and
+# layers of up to 2,560 weights, float32 and float64 alike. Larger layers take the transposed product directly.
+SMALL_LAYER_WEIGHTS = 2560
+_MIN_ROWS_TO_TRANSPOSE = 16
+
+
 @jit
-def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads):
+def delta_times_weights_t(delta, W, wt, E):
+    """Write ``E = delta @ W.T`` (``E`` is modified in place), through a transposed copy of a small ``W``.
+
+    Parameters
+    ----------
+    delta : ndarray of shape (m, n_out)
+    W : ndarray of shape (n_in, n_out)
+    wt : ndarray of shape (k,)
+        Scratch for ``W.T`` when ``n_in * n_out <= k``; a smaller one (even empty) makes the product direct.
+    E : ndarray of shape (m, n_in)
+    """
+    n_in, n_out = W.shape
+    if delta.shape[0] >= _MIN_ROWS_TO_TRANSPOSE and n_in * n_out <= wt.shape[0]:
+        W_t = leading_view(wt, n_out, n_in)
+        for a in range(n_in):
+            for b in range(n_out):
+                W_t[b, a] = W[a, b]
+        np.dot(delta, W_t, E)
+    else:
+        np.dot(delta, W.T, E)
+
+
+@jit
+def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt):
     """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's loss J.
 
     J is the weighted mean ``sum_i w_i loss_i / sum(w)``: the plain mean when every weight is 1.
@@ -77,6 +114,8 @@ def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bia
         Workspace for every layer's delta. Modified in place.
     grads : ndarray of shape (n_params,)
         Flat gradient, laid out like ``params``. Modified in place.
+    wt : ndarray of shape (SMALL_LAYER_WEIGHTS,)
+        Scratch for transposed weights (see :func:`delta_times_weights_t`). Modified.
 
     Returns
     -------
@@ -99,7 +138,7 @@ def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bia
             sum_rows(delta, bias_view(grads, sizes, boff, k))
         if k > 0:
             E_prev = layer_view(dlts, sizes, aoff, m, k - 1)
-            np.dot(delta, weight_view(params, sizes, woff, k).T, E_prev)
+            delta_times_weights_t(delta, weight_view(params, sizes, woff, k), wt, E_prev)
             multiply_by_derivative(
                 codes[k - 1], layer_view(zs, sizes, aoff, m, k - 1), layer_view(acts, sizes, aoff, m, k - 1), E_prev
             )

@@ -6,7 +6,7 @@ from ._config import jit
 from .activations import add_bias_and_activate
 from .layout import bias_view, layer_view, weight_view
 
-_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
+_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
 
 
 @jit

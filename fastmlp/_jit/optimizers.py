@@ -8,7 +8,7 @@ import math
 
 from ._config import jit
 
-_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
+_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
 
 SGD = 0
 ADAM = 1
@@ -55,7 +55,10 @@ def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step
     lr = hyper[LR]
     n = params.shape[0]
     if code == SGD:
-        momentum = hyper[MOMENTUM]
+        # In the parameters' dtype, as PyTorch does: a float64 factor would convert every float32 element to
+        # float64 and back, and made the update 3x slower at float32 (0.29 vs 0.10 us for 1,633 parameters).
+        lr = params.dtype.type(lr)
+        momentum = params.dtype.type(hyper[MOMENTUM])
         if momentum == 0.0:
             for i in range(n):
                 params[i] -= lr * grads[i]

@@ -5,10 +5,10 @@ import math
 from ._config import jit
 from .backward import add_weight_penalty_gradient, backward, weight_square_sum
 from .forward import forward
-from .layout import layer_view
+from .layout import layer_view, leading_view
 from .optimizers import ALPHA, optimizer_step
 
-_KERNEL_SALT = "8d804982965acd083e778a536f538657dc0fd470f3b5ad78b2cb1251df999f65"
+_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -24,6 +24,15 @@ def gather_rows(src, rows, dst):
         r = rows[i]
         for j in range(n):
             dst[i, j] = src[r, j]
+
+
+@jit
+def is_run(rows):
+    """Whether ``rows`` is a run of consecutive indices, ``rows[i] == rows[0] + i``."""
+    for i in range(1, rows.shape[0]):
+        if rows[i] != rows[0] + i:
+            return False
+    return True
 
 
 @jit
@@ -72,7 +81,7 @@ def train_epoch(
     opt_code, hyper, params, grads, state1, state2, step,
     sizes, woff, boff, aoff, codes, loss_code, use_bias,
     metric_code, record_norms,
-    xb, yb, wb, zs, acts, dlts, metric_acc, norms_acc,
+    xb, yb, wb, zs, acts, dlts, wt, metric_acc, norms_acc,
 ):  # fmt: skip
     """Run one epoch of minibatch training and return the epoch's loss.
 
@@ -83,9 +92,9 @@ def train_epoch(
     Parameters
     ----------
     X : ndarray of shape (n, sizes[0])
-        Training inputs.
+        Training inputs, C-contiguous.
     Y : ndarray of shape (n, sizes[-1])
-        Targets in the output layer's encoding.
+        Targets in the output layer's encoding, C-contiguous.
     w : ndarray of shape (n,)
         Row weights (ones without sample weights).
     order : ndarray of int64, shape (n_used,)
@@ -104,6 +113,8 @@ def train_epoch(
         Batch workspaces of at least ``batch_size`` rows (flat for ``xb`` and ``yb``).
     zs, acts, dlts : ndarray of shape (>= batch_size * aoff[-1],)
         Layer workspaces.
+    wt : ndarray
+        Scratch for transposed weights, as for :func:`fastmlp._jit.backward.backward`.
     metric_acc : ndarray of float64
         Metric accumulator. Modified in place (added to).
     norms_acc : ndarray of float64, shape (n_layers,)
@@ -131,20 +142,28 @@ def train_epoch(
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
         rows = order[start : start + m]
-        Xb = xb[: m * n_in].reshape((m, n_in))
-        Yb = yb[: m * n_out].reshape((m, n_out))
-        w_batch = wb[:m]
-        gather_rows(X, rows, Xb)
-        gather_rows(Y, rows, Yb)
+        if is_run(rows):
+            # Unshuffled epochs visit consecutive rows: the batch is a view of the data, with nothing to copy.
+            first = rows[0]
+            Xb = X[first : first + m]
+            Yb = Y[first : first + m]
+            w_batch = w[first : first + m]
+        else:
+            Xb = leading_view(xb, m, n_in)
+            Yb = leading_view(yb, m, n_out)
+            w_batch = wb[:m]
+            gather_rows(X, rows, Xb)
+            gather_rows(Y, rows, Yb)
+            for i in range(m):
+                w_batch[i] = w[rows[i]]
         batch_weight = 0.0
         for i in range(m):
-            w_batch[i] = w[rows[i]]
             batch_weight += w_batch[i]
         if batch_weight <= 0.0:
             continue
         forward(Xb, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts)
         loss = backward(
-            Xb, Yb, w_batch, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads
+            Xb, Yb, w_batch, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt
         )
         total += loss * batch_weight
         total_weight += batch_weight
