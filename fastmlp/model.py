@@ -13,12 +13,17 @@ from ._jit.backward import SMALL_LAYER_WEIGHTS
 from ._jit.backward import backward as _backward
 from ._jit.backward import weight_square_sum as _weight_square_sum
 from ._jit.forward import forward as _forward
+from ._jit.forward import PREDICTED as _PREDICTED
+from ._jit.forward import predict_checked as _predict_checked
 from ._jit.forward import predict_into as _predict_into
 from ._jit.losses import loss_sum as _loss_sum
 from ._layout import Layout
 
 DEFAULT_CHUNK_ROWS = 4096
 """Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
+
+SMALL_BATCH_ROWS = 64
+"""Up to this many rows, already of the model's dtype and C-contiguous, :meth:`Model.predict` takes one kernel call."""
 
 NORMAL_INIT_STD = 0.05
 PICKLE_FORMAT = 1
@@ -135,6 +140,7 @@ class Model:
         self._loss_code = v.LOSS_CODES[v.OUTPUT_LOSSES[output]]
         lay = self._layout
         self._kernel_layout = (lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes)
+        self._hidden_width = int(lay.aoff[-2])
         self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
         self._weights = self._layout.weight_views(self._params)
         self._biases = self._layout.bias_views(self._params)
@@ -348,6 +354,23 @@ class Model:
             Outputs in the model's dtype: values for "identity", probabilities for "sigmoid" and "softmax". Always
             2-D, also for one output.
         """
+        if (
+            out is None
+            and chunk_size is None
+            and type(X) is np.ndarray
+            and X.dtype == self._dtype
+            and X.ndim == 2
+            and 0 < X.shape[0] <= SMALL_BATCH_ROWS
+            and X.shape[1] == self._sizes[0]
+            and X.flags.c_contiguous
+            and X.flags.writeable
+        ):
+            # A few rows already in the kernels' form (online serving): one compiled call does the finiteness
+            # checks and the forward pass. Any failure takes the general path below, which reports it.
+            out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+            hidden_buf = np.empty(X.shape[0] * self._hidden_width, dtype=self._dtype)
+            if _predict_checked(X, self._params, *self._kernel_layout, self._bias, hidden_buf, out) == _PREDICTED:
+                return out
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
         n = X.shape[0]

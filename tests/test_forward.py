@@ -129,3 +129,33 @@ def test_tanh_and_sigmoid_saturate_without_overflow():
     model.weights[0][...] = [[1.0, -1.0, 0.5]]
     out = model.forward(np.array([[300.0], [-300.0]])).A[1]
     assert_array_equal(out, [[1, -1, 1], [-1, 1, -1]])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rows", [1, 2, 64, 65])
+def test_small_batch_path_equals_the_chunked_path(rng, dtype, rows):
+    # Up to SMALL_BATCH_ROWS rows of the model's dtype take one checked kernel call; more take the chunked loop.
+    model = fm.Model([6, 9, 4], output="softmax", dtype=dtype, seed=0)
+    X = rng.normal(size=(rows, 6)).astype(dtype)
+    fast = model.predict(X)
+    assert fast.dtype == dtype and fast.shape == (rows, 4) and fast.flags.c_contiguous
+    assert_allclose(fast, model.predict(X, chunk_size=1), **TOL[dtype])
+    _, A_ref = ref_forward(X.astype(np.float64), model.weights, model.biases, model.activations)
+    assert_allclose(fast, A_ref[-1], **TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_small_batch_path_reports_bad_values(dtype):
+    model = fm.Model([3, 4, 1], dtype=dtype, seed=0)
+    for bad, message in [(np.nan, "X contains NaN"), (np.inf, "X contains infinity")]:
+        X = np.ones((2, 3), dtype=dtype)
+        X[1, 2] = bad
+        with pytest.raises(ValueError, match=message):
+            model.predict(X)
+    huge = np.full((1, 3), np.finfo(dtype).max / 2, dtype=dtype)
+    model.weights[0][...] = np.finfo(dtype).max / 2
+    with pytest.raises(ValueError, match="overflowed"):
+        model.predict(huge)
+    model.params[0] = np.nan
+    with pytest.raises(ValueError, match="params contain NaN"):
+        model.predict(np.ones((1, 3), dtype=dtype))

@@ -13,10 +13,10 @@ import numpy as np
 
 from ._config import jit
 from .activations import NARROW_WIDTH, multiply_by_derivative
-from .layout import bias_view, layer_view, leading_view, weight_view
+from .layout import bias_view, flat_view, layer_view, leading_view, weight_view
 from .losses import loss_sum, output_delta
 
-_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
+_KERNEL_SALT = "a1e07ad3604103003278c15b1a935e9e1f4f3e9951a13ed8a6a988368ec68de1"
 
 
 @jit
@@ -82,9 +82,12 @@ def delta_times_weights_t(delta, W, wt, E):
     n_in, n_out = W.shape
     if delta.shape[0] >= _MIN_ROWS_TO_TRANSPOSE and n_in * n_out <= wt.shape[0]:
         W_t = leading_view(wt, n_out, n_in)
-        for a in range(n_in):
-            for b in range(n_out):
-                W_t[b, a] = W[a, b]
+        w = flat_view(W)
+        w_t = flat_view(W_t)
+        # Written in order and read with a stride: for one output (n_out = 1) the copy is a plain sequential one.
+        for b in range(n_out):
+            for a in range(n_in):
+                w_t[b * n_in + a] = w[a * n_out + b]
         np.dot(delta, W_t, E)
     else:
         np.dot(delta, W.T, E)

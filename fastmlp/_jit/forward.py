@@ -4,9 +4,10 @@ import numpy as np
 
 from ._config import jit
 from .activations import add_bias_and_activate
-from .layout import bias_view, layer_view, weight_view
+from .checks import all_finite
+from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
+_KERNEL_SALT = "a1e07ad3604103003278c15b1a935e9e1f4f3e9951a13ed8a6a988368ec68de1"
 
 
 @jit
@@ -81,3 +82,30 @@ def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out)
         np.dot(A_prev, weight_view(params, sizes, woff, k), A)
         add_bias_and_activate(codes[k], use_bias, _bias_or_placeholder(params, sizes, boff, k, use_bias), A, A)
         A_prev = A
+
+
+# What predict_checked found (0: outputs written and finite).
+PREDICTED = 0
+INPUT_NOT_FINITE = 1
+OUTPUT_NOT_FINITE = 2
+
+
+@jit
+def predict_checked(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out):
+    """:func:`predict_into` for inputs not yet checked for NaN or infinity, checks included, in one call.
+
+    A one-row prediction of a mid-sized network takes about 10 us of arithmetic; checking the input and the
+    output in the same compiled call saves two more calls from Python, a tenth of the total.
+
+    Returns
+    -------
+    int
+        PREDICTED; INPUT_NOT_FINITE (nothing computed) when ``X`` holds NaN or infinity; OUTPUT_NOT_FINITE when
+        ``out`` does.
+    """
+    if not all_finite(flat_view(X)):
+        return INPUT_NOT_FINITE
+    predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out)
+    if not all_finite(flat_view(out)):
+        return OUTPUT_NOT_FINITE
+    return PREDICTED

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "393765ad6673f5d74700498252b6c65cb57cbb858dbe5f9d68b39349319d44de"
+_KERNEL_SALT = "a1e07ad3604103003278c15b1a935e9e1f4f3e9951a13ed8a6a988368ec68de1"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
