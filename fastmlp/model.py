@@ -14,7 +14,6 @@ from ._jit.backward import backward as _backward
 from ._jit.backward import weight_square_sum as _weight_square_sum
 from ._jit.forward import forward as _forward
 from ._jit.forward import PREDICTED as _PREDICTED
-from ._jit.forward import predict_checked as _predict_checked
 from ._jit.forward import predict_into as _predict_into
 from ._jit.losses import loss_sum as _loss_sum
 from ._layout import Layout
@@ -369,7 +368,8 @@ class Model:
             # checks and the forward pass. Any failure takes the general path below, which reports it.
             out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
             hidden_buf = np.empty(X.shape[0] * self._hidden_width, dtype=self._dtype)
-            if _predict_checked(X, self._params, *self._kernel_layout, self._bias, hidden_buf, out) == _PREDICTED:
+            status = _predict_into(X, self._params, *self._kernel_layout, self._bias, hidden_buf, out, True)
+            if status == _PREDICTED:
                 return out
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
@@ -391,8 +391,9 @@ class Model:
         for start, chunk in self._chunks(X, rows):
             m = chunk.shape[0]
             target = np.asarray(out[start : start + m]) if direct else out_buf[:m]
-            _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, target)
-            self._check_outputs(target, "X")
+            status = _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, target, False)
+            if status != _PREDICTED:
+                self._check_outputs(target, "X")
             if not direct:
                 out[start : start + m] = target
         return out

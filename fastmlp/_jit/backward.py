@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, leading_view, weight_view
 from .losses import loss_sum, output_delta
 
-_KERNEL_SALT = "a1e07ad3604103003278c15b1a935e9e1f4f3e9951a13ed8a6a988368ec68de1"
+_KERNEL_SALT = "6248a9e7ac1b50341ae0b73a31c88c0bd1816337a6cebeee206f9a39ed119b57"
 
 
 @jit

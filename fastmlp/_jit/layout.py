@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "a1e07ad3604103003278c15b1a935e9e1f4f3e9951a13ed8a6a988368ec68de1"
+_KERNEL_SALT = "6248a9e7ac1b50341ae0b73a31c88c0bd1816337a6cebeee206f9a39ed119b57"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
@@ -72,7 +72,7 @@ def _flat_header(typingctx, matrix):
     return view_type(matrix), codegen
 
 
-@jit
+@jit(inline=True)
 def matrix_view(buf, start, rows, cols):
     """Return ``buf[start : start + rows * cols].reshape((rows, cols))`` as a view, without Numba's reshape call.
 
@@ -83,7 +83,7 @@ def matrix_view(buf, start, rows, cols):
     return _matrix_header(buf, start, rows, cols)
 
 
-@jit
+@jit(inline=True)
 def leading_view(buf, rows, cols):
     """Return ``matrix_view(buf, 0, rows, cols)``.
 
@@ -94,25 +94,25 @@ def leading_view(buf, rows, cols):
     return _matrix_header(buf, 0, rows, cols)
 
 
-@jit
+@jit(inline=True)
 def flat_view(matrix):
     """Return every element of the C-contiguous 2-D ``matrix`` as a 1-D view (``matrix.ravel()`` without a call)."""
     return _flat_header(matrix)
 
 
-@jit
+@jit(inline=True)
 def weight_view(params, sizes, woff, k):
     """Return ``W_k`` as an ``(sizes[k], sizes[k + 1])`` view into ``params``."""
     return matrix_view(params, woff[k], sizes[k], sizes[k + 1])
 
 
-@jit
+@jit(inline=True)
 def bias_view(params, sizes, boff, k):
     """Return ``b_k`` as a view into ``params``."""
     return params[boff[k] : boff[k] + sizes[k + 1]]
 
 
-@jit
+@jit(inline=True)
 def layer_view(buf, sizes, aoff, m, k):
     """Return layer ``k``'s ``(m, sizes[k + 1])`` block of the workspace buffer ``buf``."""
     return matrix_view(buf, m * aoff[k], m, sizes[k + 1])
