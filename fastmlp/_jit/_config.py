@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "6248a9e7ac1b50341ae0b73a31c88c0bd1816337a6cebeee206f9a39ed119b57"
+_KERNEL_SALT = "ffc9945938bcca9940e729bb838f258d026ce9babb32314afb6c21cef9b7b38f"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

