@@ -298,9 +298,11 @@ def metric_code(model):
 
 def total_squares(Y, w):
     """Weighted total sum of squares of each target column about its weighted mean (R^2's denominator)."""
-    Y = Y.astype(np.float64)  # float32 squares of large targets would overflow
-    mean = np.average(Y, axis=0, weights=w)
-    return (w[:, None] * (Y - mean) ** 2).sum(axis=0)
+    deviations = Y.astype(np.float64)  # float32 squares of large targets would overflow
+    w = w.astype(np.float64)
+    deviations -= (w @ deviations) / w.sum()
+    deviations *= deviations
+    return w @ deviations
 
 
 def r2_from_squares(sse, sst):
