@@ -687,6 +687,8 @@ def render_chart(raw, path):
     except ImportError:
         return "matplotlib is not installed: no chart (pip install matplotlib)"
     columns = [c for c in _columns(raw) if c != "fastmlp"]
+    if not columns:
+        return "no peer ran: no chart"
     thread_keys = list(raw["runs"])
     fig, axes = plt.subplots(len(thread_keys), 1, figsize=(11, 3.8 * len(thread_keys) + 0.8), squeeze=False)
     colors = {"torch": "#ee4c2c", "jax-step": "#5e97f6", "jax-scan": "#1a4fa3", "sklearn": "#f7931e",

@@ -96,3 +96,10 @@ def test_arguments():
     assert compare.parse_args([]).threads == [1, 2]
     with pytest.raises(SystemExit):
         compare.parse_args(["--peers", "tensorflow"])
+
+
+def test_a_run_of_fastmlp_alone_has_no_chart_and_no_error(tmp_path):
+    raw = {"meta": {}, "notes": [], "floors": {},
+           "runs": {"1": {"W1": {"fastmlp": {"value": 1.0, "higher_is_better": True}}}}}  # fmt: skip
+    assert compare.render_chart(raw, str(tmp_path / "chart.png")) == "no peer ran: no chart"
+    assert not (tmp_path / "chart.png").exists()
