@@ -13,6 +13,7 @@ run, which is how the README's figures were measured::
 
     python -m bench.startup --repeats 7                          # with this interpreter
     python -m bench.startup --python /path/to/venv/bin/python    # another one, e.g. a venv with torch and fastmlp
+    python -m bench.startup --phases                             # where fastmlp's cold start goes, phase by phase
 """
 
 import argparse
@@ -220,14 +221,78 @@ def compare(repeats=5, python=None):
     return results
 
 
+_PHASES_SCRIPT = f"""
+import json, time
+_clock = [time.perf_counter()]
+_seconds = {{}}
+def _lap(name):
+    _clock.append(time.perf_counter())
+    _seconds[name] = _clock[-1] - _clock[-2]
+import numpy as np
+_lap("import numpy")
+import numba
+_lap("import numba")
+@numba.njit
+def _one(x):
+    return x + 1
+_one(1)
+_lap("numba one-time set-up")
+import fastmlp
+_lap("import fastmlp")
+model = fastmlp.Model({list(SIZES)}, hidden="relu", output="softmax", seed=0)
+_lap("build the model")
+x = np.ones((1, {SIZES[0]}), dtype=np.float32)
+model.predict(x)
+_lap("first predict")
+model.predict(x)
+_lap("second predict")
+print(json.dumps(_seconds))
+"""
+
+
+def phases(cache="warm", repeats=5, python=None):
+    """Where fastmlp's cold start goes: median seconds of each phase over ``repeats`` fresh processes.
+
+    The phases are the imports of NumPy, Numba and fastmlp, Numba's one-time set-up (what its first compiled call
+    costs in any process: loading its type registries, which imports SciPy's BLAS), building W2's network, and the
+    first and second one-row predictions (the first loads, or with an empty cache compiles, the kernel).
+    """
+    if cache not in CACHES:
+        raise ValueError(f"cache must be one of {CACHES}, got {cache!r}")
+    python = python or sys.executable
+    work = tempfile.mkdtemp(prefix="fastmlp-startup-")
+    os.chmod(work, 0o700)
+    try:
+        warm_dir = os.path.join(work, "numba-cache") if cache == "warm" else None
+        runs = []
+        for i in range(repeats + 1):  # the first fills the warm cache and the file cache, untimed
+            script = _setup_code("fastmlp", warm_dir) + _PHASES_SCRIPT
+            done = subprocess.run(
+                [python, "-c", script], cwd=work, env=_child_environ(), capture_output=True, text=True, timeout=600
+            )
+            if done.returncode != 0:
+                raise RuntimeError(f"the cold-start process failed (exit {done.returncode}):\n{done.stderr}")
+            if i:
+                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+
+
 def main(argv=None):
     """Print the cold-start medians (JSON), fastmlp's and, where the interpreter has it, torch's."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--python", default=sys.executable, help="interpreter to measure (default: this one)")
+    parser.add_argument(
+        "--phases", action="store_true", help="time each phase of fastmlp's cold start instead (warm and empty cache)"
+    )
     args = parser.parse_args(argv)
-    results = {"python": args.python, "repeats": args.repeats, **compare(args.repeats, args.python)}
-    print(json.dumps(results, indent=2))
+    if args.phases:
+        results = {cache: phases(cache, args.repeats, args.python) for cache in CACHES}
+    else:
+        results = compare(args.repeats, args.python)
+    print(json.dumps({"python": args.python, "repeats": args.repeats, **results}, indent=2))
     return 0
 
 

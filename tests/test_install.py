@@ -436,3 +436,27 @@ def test_cold_start_measurement_runs(tmp_path):
     seconds = json.loads(done.stdout.strip().splitlines()[-1])
     assert all(0 < s < RUN_TIMEOUT for s in seconds.values()), seconds
     print(f"\ncold start, one sample each: {seconds}")
+
+
+def test_cold_start_phases_add_up(tmp_path):
+    """``python -m bench.startup --phases`` times each phase of a warm cold start in fresh processes."""
+    code = "import json\nfrom bench.startup import phases\nprint(json.dumps(phases('warm', repeats=1)))\n"
+    done = _check(
+        subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env=_clean_environ(PYTHONPATH=str(REPO)),
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT,
+        ),
+        "phases",
+    )
+    seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    assert list(seconds) == [
+        "import numpy", "import numba", "numba one-time set-up", "import fastmlp", "build the model",
+        "first predict", "second predict",
+    ]  # fmt: skip
+    assert all(0 < s < RUN_TIMEOUT for s in seconds.values()), seconds
+    # With a warm cache the first predict only loads the kernel: far less than Numba's own set-up.
+    assert seconds["first predict"] < seconds["numba one-time set-up"], seconds
