@@ -69,3 +69,11 @@ def test_threads_script_runs(capsys):
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "mismatches 0/2" in result.stdout
+
+
+def test_blas_script_measures_both_libraries(capsys):
+    from bench import blas
+
+    timings = blas.measure(shapes=[(8, 16, 4)], rounds=1, seconds=0.001)
+    via_numba, via_numpy = timings[(8, 16, 4)]
+    assert via_numba > 0 and via_numpy > 0
