@@ -77,3 +77,13 @@ def test_blas_script_measures_both_libraries(capsys):
     timings = blas.measure(shapes=[(8, 16, 4)], rounds=1, seconds=0.001)
     via_numba, via_numpy = timings[(8, 16, 4)]
     assert via_numba > 0 and via_numpy > 0
+
+
+@pytest.mark.parametrize("sizes", [(4, 8, 1), (4, 8, 6, 3)])
+def test_step_profile_times_every_component(sizes):
+    from bench import profile_step
+
+    results = profile_step.profile(sizes, batch=8, rows=64, rounds=1)
+    names = [name for name, _ in results]
+    assert names[0] == "forward" and names[-1].startswith("whole step") and "SGD update" in names
+    assert all(micros > 0 for _, micros in results)

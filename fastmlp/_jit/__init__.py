@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "ffc9945938bcca9940e729bb838f258d026ce9babb32314afb6c21cef9b7b38f"
+_KERNEL_SALT = "96cd478f14aedd867b6052707dfa0e65a954da4d64ce70bcb1fddf06c228b1a2"

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "ffc9945938bcca9940e729bb838f258d026ce9babb32314afb6c21cef9b7b38f"
+_KERNEL_SALT = "96cd478f14aedd867b6052707dfa0e65a954da4d64ce70bcb1fddf06c228b1a2"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
@@ -50,7 +50,9 @@ def _matrix_header(typingctx, buf, start, rows, cols):
     view_type = types.Array(buf.dtype, 2, "C")
 
     def codegen(context, builder, sig, args):
-        start_, rows_, cols_ = (context.cast(builder, v, t, types.intp) for v, t in zip(args[1:], sig.args[1:]))
+        start_, rows_, cols_ = (
+            context.cast(builder, value, typ, types.intp) for value, typ in zip(args[1:], sig.args[1:], strict=True)
+        )
         return _view_codegen(context, builder, sig.args[0], args[0], view_type, start_, [rows_, cols_])
 
     return view_type(buf, start, rows, cols), codegen

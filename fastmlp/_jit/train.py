@@ -5,11 +5,11 @@ import math
 from ._config import jit
 from .backward import add_weight_penalty_gradient, backward, weight_square_sum
 from .forward import forward
-from .losses import weight_sum
 from .layout import layer_view, leading_view
+from .losses import weight_sum
 from .optimizers import ALPHA, optimizer_step
 
-_KERNEL_SALT = "ffc9945938bcca9940e729bb838f258d026ce9babb32314afb6c21cef9b7b38f"
+_KERNEL_SALT = "96cd478f14aedd867b6052707dfa0e65a954da4d64ce70bcb1fddf06c228b1a2"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

@@ -1,0 +1,222 @@
+"""Where one training step's time goes: each part of the step timed on its own, inside compiled loops.
+
+Each component (the forward pass, its matrix products alone, bias + activation, backward, ...) runs in a jitted
+loop of many repetitions over the same batch, so the figures carry no Python or dispatch overhead; the last line
+times whole epochs of ``train_epoch`` per step. Learning rate 0 while the components are timed, so the parameters
+stay put. Float32, relu hidden layers, identity output for one output and softmax otherwise, plain SGD::
+
+    python -m bench.profile_step                        # W1: 16-32-32-1, batch 32
+    python -m bench.profile_step --sizes 784-256-128-10 --batch 128
+
+The components overlap (the forward pass includes its products): they do not add up to the step.
+"""
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+from numba import njit
+
+import fastmlp as fm
+from fastmlp._jit import activations as _act
+from fastmlp._jit import backward as _bwd
+from fastmlp._jit import forward as _fwd
+from fastmlp._jit import losses as _loss
+from fastmlp._jit import optimizers as _opt
+from fastmlp._jit import train as _train
+from fastmlp._jit.layout import bias_view, layer_view, weight_view
+
+
+@njit
+def _forward(reps, X, params, sizes, woff, boff, aoff, codes, zs, acts):
+    for _ in range(reps):
+        _fwd.forward(X, params, sizes, woff, boff, aoff, codes, True, zs, acts)
+
+
+@njit
+def _forward_products(reps, X, params, sizes, woff, aoff, zs):
+    m = X.shape[0]
+    for _ in range(reps):
+        A_prev = X
+        for k in range(sizes.shape[0] - 1):
+            Z = layer_view(zs, sizes, aoff, m, k)
+            np.dot(A_prev, weight_view(params, sizes, woff, k), Z)
+            A_prev = Z
+
+
+@njit
+def _bias_activation(reps, params, sizes, boff, aoff, codes, zs, acts, m):
+    for _ in range(reps):
+        for k in range(sizes.shape[0] - 1):
+            Z = layer_view(zs, sizes, aoff, m, k)
+            _act.add_bias_and_activate(
+                codes[k], True, bias_view(params, sizes, boff, k), Z, layer_view(acts, sizes, aoff, m, k)
+            )
+
+
+@njit
+def _backward(reps, X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, zs, acts, dlts, grads, wt):
+    total = 0.0
+    for _ in range(reps):
+        total += _bwd.backward(
+            X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, True, zs, acts, dlts, grads, wt
+        )
+    return total
+
+
+@njit
+def _backward_products(reps, X, params, sizes, woff, aoff, acts, dlts, grads, wt):
+    m = X.shape[0]
+    last = sizes.shape[0] - 2
+    for _ in range(reps):
+        for k in range(last, -1, -1):
+            delta = layer_view(dlts, sizes, aoff, m, k)
+            A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
+            np.dot(A_prev.T, delta, weight_view(grads, sizes, woff, k))
+            if k > 0:
+                E = layer_view(dlts, sizes, aoff, m, k - 1)
+                _bwd.delta_times_weights_t(delta, weight_view(params, sizes, woff, k), wt, E)
+
+
+@njit
+def _derivatives(reps, sizes, aoff, codes, zs, acts, dlts, m):
+    for _ in range(reps):
+        for k in range(sizes.shape[0] - 2):
+            Z = layer_view(zs, sizes, aoff, m, k)
+            _act.multiply_by_derivative(
+                codes[k], Z, layer_view(acts, sizes, aoff, m, k), layer_view(dlts, sizes, aoff, m, k)
+            )
+
+
+@njit
+def _bias_gradients(reps, sizes, boff, aoff, dlts, grads, m):
+    for _ in range(reps):
+        for k in range(sizes.shape[0] - 1):
+            _bwd.sum_rows(layer_view(dlts, sizes, aoff, m, k), bias_view(grads, sizes, boff, k))
+
+
+@njit
+def _loss_and_output_delta(reps, loss_code, sizes, aoff, zs, acts, Y, w, dlts, m):
+    last = sizes.shape[0] - 2
+    total = 0.0
+    for _ in range(reps):
+        A = layer_view(acts, sizes, aoff, m, last)
+        _loss.output_delta(A, Y, w, 1.0 / m, layer_view(dlts, sizes, aoff, m, last))
+        total += _loss.loss_sum(loss_code, layer_view(zs, sizes, aoff, m, last), A, Y, w)
+    return total
+
+
+@njit
+def _optimizer(reps, hyper, sizes, woff, grads, params, state, step):
+    for _ in range(reps):
+        _opt.optimizer_step(_opt.SGD, hyper, sizes, woff, grads, params, state, state, step)
+
+
+@njit
+def _gather(reps, X, Y, w, order, xb, yb, wb):
+    m = xb.shape[0]
+    for _ in range(reps):
+        rows = order[:m]
+        _train.gather_rows(X, rows, xb)
+        _train.gather_rows(Y, rows, yb)
+        for i in range(m):
+            wb[i] = w[rows[i]]
+
+
+@njit
+def _metric(reps, metric_code, sizes, aoff, acts, Y, w, acc, m):
+    last = sizes.shape[0] - 2
+    for _ in range(reps):
+        _train.accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Y, w, acc)
+
+
+def _median_us(fn, reps, rounds):
+    fn(1)  # compile
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        fn(reps)
+        times.append((time.perf_counter() - start) / reps * 1e6)
+    return statistics.median(times)
+
+
+def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
+    """Median microseconds of each component of one step and, last, of a whole step: a list of (name, us)."""
+    sizes = tuple(int(s) for s in sizes)
+    output = "identity" if sizes[-1] == 1 else "softmax"
+    model = fm.Model(list(sizes), hidden="relu", output=output, dtype="float32", seed=0)
+    layout, codes = model._kernel_layout[:4], model._kernel_layout[4]
+    lsizes, woff, boff, aoff = layout
+    params = model.params
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((rows, sizes[0])).astype(np.float32)
+    if output == "softmax":
+        Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], rows)]
+    else:
+        Y = rng.standard_normal((rows, 1)).astype(np.float32)
+    w = np.ones(rows, np.float32)
+    m = batch
+    xb, yb, wb = X[:m].copy(), Y[:m].copy(), w[:m].copy()
+    zs = np.zeros(m * int(aoff[-1]), np.float32)
+    acts, dlts, grads = zs.copy(), zs.copy(), np.zeros_like(params)
+    wt = np.zeros(_bwd.SMALL_LAYER_WEIGHTS, np.float32)
+    hyper = np.zeros(_opt.N_HYPER)
+    state, step = np.zeros(1, np.float32), np.zeros(1, np.int64)
+    loss_code = _loss.MSE if output == "identity" else _loss.CROSSENTROPY
+    metric_code = _train.SQUARED_ERROR if output == "identity" else _train.ACCURACY_ARGMAX
+    acc = np.zeros(sizes[-1])
+    order = np.arange(rows)
+    macs = m * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+    reps = max(20, int(2e8 / (6 * macs)))
+    parts = [
+        ("forward", lambda r: _forward(r, xb, params, lsizes, woff, boff, aoff, codes, zs, acts)),
+        ("  its matrix products", lambda r: _forward_products(r, xb, params, lsizes, woff, aoff, zs)),
+        ("  bias + activation", lambda r: _bias_activation(r, params, lsizes, boff, aoff, codes, zs, acts, m)),
+        ("backward", lambda r: _backward(r, xb, yb, wb, params, lsizes, woff, boff, aoff, codes, loss_code, zs, acts,
+                                         dlts, grads, wt)),
+        ("  its matrix products", lambda r: _backward_products(r, xb, params, lsizes, woff, aoff, acts, dlts, grads,
+                                                               wt)),
+        ("  activation derivatives", lambda r: _derivatives(r, lsizes, aoff, codes, zs, acts, dlts, m)),
+        ("  bias gradients", lambda r: _bias_gradients(r, lsizes, boff, aoff, dlts, grads, m)),
+        ("  loss + output delta", lambda r: _loss_and_output_delta(r, loss_code, lsizes, aoff, zs, acts, yb, wb, dlts,
+                                                                    m)),
+        ("SGD update", lambda r: _optimizer(r, hyper, lsizes, woff, grads, params, state, step)),
+        ("gather a shuffled batch", lambda r: _gather(r, X, Y, w, order, xb, yb, wb)),
+        ("training metric", lambda r: _metric(r, metric_code, lsizes, aoff, acts, yb, wb, acc, m)),
+    ]  # fmt: skip
+    results = [(name, _median_us(fn, reps, rounds)) for name, fn in parts]
+    hyper[_opt.LR] = 1e-3
+
+    def epochs(r):
+        for _ in range(r):
+            _train.train_epoch(
+                X, Y, w, order, m, _opt.SGD, hyper, params, grads, state, state, step,
+                lsizes, woff, boff, aoff, codes, loss_code, True, metric_code, False,
+                xb.ravel(), yb.ravel(), wb, zs, acts, dlts, wt, acc, np.zeros(len(sizes) - 1),
+            )  # fmt: skip
+
+    steps = -(-rows // m)
+    results.append(("whole step (one epoch of train_epoch / steps)", _median_us(epochs, 1, rounds) / steps))
+    return results
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="16-32-32-1", help="layer widths, dash-separated (default: W1's)")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--rows", type=int, default=4096, help="rows of the epoch timed on the last line")
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split("-")]
+    results = profile(sizes, args.batch, args.rows, args.rounds)
+    print(f"one training step, {args.sizes}, batch {args.batch}, float32 (medians of {args.rounds} rounds):")
+    for name, micros in results:
+        print(f"  {name:48s} {micros:10.3f} us")
+    step = results[-1][1]
+    print(f"  -> {args.batch / step * 1e6:,.0f} samples/s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
