@@ -29,9 +29,9 @@ from fastmlp._jit.layout import bias_view, layer_view, weight_view
 
 
 @njit
-def _forward(reps, X, params, sizes, woff, boff, aoff, codes, zs, acts):
+def _forward(reps, X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
     for _ in range(reps):
-        _fwd.forward(X, params, sizes, woff, boff, aoff, codes, True, zs, acts)
+        _fwd.forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts)
 
 
 @njit
@@ -46,21 +46,21 @@ def _forward_products(reps, X, params, sizes, woff, aoff, zs):
 
 
 @njit
-def _bias_activation(reps, params, sizes, boff, aoff, codes, zs, acts, m):
+def _bias_activation(reps, params, sizes, boff, aoff, codes, use_bias, zs, acts, m):
     for _ in range(reps):
         for k in range(sizes.shape[0] - 1):
             Z = layer_view(zs, sizes, aoff, m, k)
             _act.add_bias_and_activate(
-                codes[k], True, bias_view(params, sizes, boff, k), Z, layer_view(acts, sizes, aoff, m, k)
+                codes[k], use_bias, bias_view(params, sizes, boff, k), Z, layer_view(acts, sizes, aoff, m, k)
             )
 
 
 @njit
-def _backward(reps, X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, zs, acts, dlts, grads, wt):
+def _backward(reps, X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt):
     total = 0.0
     for _ in range(reps):
         total += _bwd.backward(
-            X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, True, zs, acts, dlts, grads, wt
+            X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt
         )
     return total
 
@@ -146,8 +146,7 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
     sizes = tuple(int(s) for s in sizes)
     output = "identity" if sizes[-1] == 1 else "softmax"
     model = fm.Model(list(sizes), hidden="relu", output=output, dtype="float32", seed=0)
-    layout, codes = model._kernel_layout[:4], model._kernel_layout[4]
-    lsizes, woff, boff, aoff = layout
+    lsizes, woff, boff, aoff, codes = model._kernel_layout
     params = model.params
     rng = np.random.default_rng(0)
     X = rng.standard_normal((rows, sizes[0])).astype(np.float32)
@@ -157,6 +156,9 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
         Y = rng.standard_normal((rows, 1)).astype(np.float32)
     w = np.ones(rows, np.float32)
     m = batch
+    # The flag reaches the jitted helpers as an argument: a True written inside them would be typed as a literal and
+    # compile a second version of every kernel it is passed to.
+    use_bias = model.bias
     xb, yb, wb = X[:m].copy(), Y[:m].copy(), w[:m].copy()
     zs = np.zeros(m * int(aoff[-1]), np.float32)
     acts, dlts, grads = zs.copy(), zs.copy(), np.zeros_like(params)
@@ -169,22 +171,32 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
     order = np.arange(rows)
     macs = m * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     reps = max(20, int(2e8 / (6 * macs)))
+    layout = (lsizes, woff, boff, aoff, codes)
     parts = [
-        ("forward", lambda r: _forward(r, xb, params, lsizes, woff, boff, aoff, codes, zs, acts)),
+        ("forward", lambda r: _forward(r, xb, params, *layout, use_bias, zs, acts)),
         ("  its matrix products", lambda r: _forward_products(r, xb, params, lsizes, woff, aoff, zs)),
-        ("  bias + activation", lambda r: _bias_activation(r, params, lsizes, boff, aoff, codes, zs, acts, m)),
-        ("backward", lambda r: _backward(r, xb, yb, wb, params, lsizes, woff, boff, aoff, codes, loss_code, zs, acts,
-                                         dlts, grads, wt)),
-        ("  its matrix products", lambda r: _backward_products(r, xb, params, lsizes, woff, aoff, acts, dlts, grads,
-                                                               wt)),
+        (
+            "  bias + activation",
+            lambda r: _bias_activation(r, params, lsizes, boff, aoff, codes, use_bias, zs, acts, m),
+        ),
+        (
+            "backward",
+            lambda r: _backward(r, xb, yb, wb, params, *layout, loss_code, use_bias, zs, acts, dlts, grads, wt),
+        ),
+        (
+            "  its matrix products",
+            lambda r: _backward_products(r, xb, params, lsizes, woff, aoff, acts, dlts, grads, wt),
+        ),
         ("  activation derivatives", lambda r: _derivatives(r, lsizes, aoff, codes, zs, acts, dlts, m)),
         ("  bias gradients", lambda r: _bias_gradients(r, lsizes, boff, aoff, dlts, grads, m)),
-        ("  loss + output delta", lambda r: _loss_and_output_delta(r, loss_code, lsizes, aoff, zs, acts, yb, wb, dlts,
-                                                                    m)),
+        (
+            "  loss + output delta",
+            lambda r: _loss_and_output_delta(r, loss_code, lsizes, aoff, zs, acts, yb, wb, dlts, m),
+        ),
         ("SGD update", lambda r: _optimizer(r, hyper, lsizes, woff, grads, params, state, step)),
         ("gather a shuffled batch", lambda r: _gather(r, X, Y, w, order, xb, yb, wb)),
         ("training metric", lambda r: _metric(r, metric_code, lsizes, aoff, acts, yb, wb, acc, m)),
-    ]  # fmt: skip
+    ]
     results = [(name, _median_us(fn, reps, rounds)) for name, fn in parts]
     hyper[_opt.LR] = 1e-3
 
@@ -192,7 +204,7 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
         for _ in range(r):
             _train.train_epoch(
                 X, Y, w, order, m, _opt.SGD, hyper, params, grads, state, state, step,
-                lsizes, woff, boff, aoff, codes, loss_code, True, metric_code, False,
+                lsizes, woff, boff, aoff, codes, loss_code, use_bias, metric_code, False,
                 xb.ravel(), yb.ravel(), wb, zs, acts, dlts, wt, acc, np.zeros(len(sizes) - 1),
             )  # fmt: skip
 
