@@ -22,7 +22,8 @@ DEFAULT_CHUNK_ROWS = 4096
 """Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
 
 SMALL_BATCH_ROWS = 64
-"""Up to this many rows, already of the model's dtype and C-contiguous, :meth:`Model.predict` takes one kernel call."""
+"""Up to this many rows in a writable, C-contiguous ndarray of the model's dtype, and with neither ``out`` nor
+``chunk_size`` given, :meth:`Model.predict` makes one kernel call with the checks inside it."""
 
 NORMAL_INIT_STD = 0.05
 PICKLE_FORMAT = 1
@@ -366,11 +367,11 @@ class Model:
         ):
             # A few rows already in the kernels' form (online serving): one compiled call does the finiteness
             # checks and the forward pass. Any failure takes the general path below, which reports it.
-            out = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-            hidden_buf = np.empty(X.shape[0] * self._hidden_width, dtype=self._dtype)
-            status = _predict_into(X, self._params, *self._kernel_layout, self._bias, hidden_buf, out, True)
+            result = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
+            workspace = np.empty(X.shape[0] * self._hidden_width, dtype=self._dtype)
+            status = _predict_into(X, self._params, *self._kernel_layout, self._bias, workspace, result, True)
             if status == _PREDICTED:
-                return out
+                return result
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
         n = X.shape[0]

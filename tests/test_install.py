@@ -438,7 +438,7 @@ def test_cold_start_measurement_runs(tmp_path):
     print(f"\ncold start, one sample each: {seconds}")
 
 
-def test_cold_start_phases_add_up(tmp_path):
+def test_cold_start_phases_are_timed(tmp_path):
     """``python -m bench.startup --phases`` times each phase of a warm cold start in fresh processes."""
     code = "import json\nfrom bench.startup import phases\nprint(json.dumps(phases('warm', repeats=1)))\n"
     done = _check(

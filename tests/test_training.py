@@ -485,3 +485,32 @@ def test_partial_fit_with_schedules(data):
     rates = [adaptive.partial_fit(X, y).lr[0] for _ in range(3)]
     # No pass improves by tol=1: after pass 3 the count (2) exceeds patience (1) and the rate is divided by 5.
     assert_allclose(rates, [1e-3, 1e-3, 2e-4])
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_fit_leaves_the_callers_arrays_untouched(rng, shuffle):
+    # Unshuffled epochs read their batches straight from the caller's arrays (already float32 and C-contiguous here,
+    # so not copied): nothing may write to them.
+    X = rng.normal(size=(70, 4)).astype(np.float32)
+    y = rng.normal(size=(70, 2)).astype(np.float32)
+    w = rng.random(70).astype(np.float32)
+    before = (X.copy(), y.copy(), w.copy())
+    model = fm.Model([4, 9, 2], dtype="float32", seed=0)
+    model.fit(X, y, sample_weight=w, epochs=3, batch_size=16, shuffle=shuffle, optimizer=fm.SGD(lr=0.01, momentum=0.9))
+    for after, original in zip((X, y, w), before, strict=True):
+        np.testing.assert_array_equal(after, original)
+    assert not np.array_equal(model.params, fm.Model([4, 9, 2], dtype="float32", seed=0).params)
+
+
+def test_float32_momentum_just_below_one_still_decays():
+    # 0.99999999 is a valid momentum but rounds to 1.0 in float32; the update then uses the float32 just below 1.
+    from fastmlp._jit import optimizers as kernel
+
+    hyper = np.zeros(kernel.N_HYPER)
+    hyper[kernel.LR], hyper[kernel.MOMENTUM] = 0.1, 0.99999999
+    params, grads = np.zeros(3, np.float32), np.zeros(3, np.float32)
+    velocity = np.ones(3, np.float32)
+    layout = np.array([1, 3], dtype=np.int64), np.array([0], dtype=np.int64)
+    kernel.optimizer_step(kernel.SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64))
+    assert np.all(velocity == np.nextafter(np.float32(1), np.float32(0)))
+    assert np.all(params == velocity)

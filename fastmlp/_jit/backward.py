@@ -13,15 +13,19 @@ import numpy as np
 
 from ._config import jit
 from .activations import NARROW_WIDTH, multiply_by_derivative
-from .layout import bias_view, flat_view, layer_view, leading_view, weight_view
+from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "96cd478f14aedd867b6052707dfa0e65a954da4d64ce70bcb1fddf06c228b1a2"
+_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
 
 
 @jit
 def sum_rows(D, out):
-    """Write the column sums of ``D`` into ``out``. ``out`` is modified in place."""
+    """Write the column sums of ``D`` into ``out``. ``out`` is modified in place.
+
+    Narrow ``D`` (fewer than NARROW_WIDTH columns) is summed in float64, wide ``D`` in its own dtype, four rows at a
+    time.
+    """
     m, n = D.shape
     if n >= NARROW_WIDTH:
         for j in range(n):
@@ -84,12 +88,13 @@ def delta_times_weights_t(delta, W, wt, E):
     delta : ndarray of shape (m, n_out)
     W : ndarray of shape (n_in, n_out)
     wt : ndarray of shape (k,)
-        Scratch for ``W.T`` when ``n_in * n_out <= k``; a smaller one (even empty) makes the product direct.
+        Scratch for ``W.T``, used when ``n_in * n_out <= k`` and ``delta`` has at least 16 rows; otherwise (and
+        with an empty ``wt``) the product is taken directly.
     E : ndarray of shape (m, n_in)
     """
     n_in, n_out = W.shape
     if delta.shape[0] >= _MIN_ROWS_TO_TRANSPOSE and n_in * n_out <= wt.shape[0]:
-        W_t = leading_view(wt, n_out, n_in)
+        W_t = matrix_view(wt, 0, n_out, n_in)
         w = flat_view(W)
         w_t = flat_view(W_t)
         # Written in order and read with a stride: for one output (n_out = 1) the copy is a plain sequential one.

@@ -5,11 +5,11 @@ import math
 from ._config import jit
 from .backward import add_weight_penalty_gradient, backward, weight_square_sum
 from .forward import forward
-from .layout import layer_view, leading_view
+from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import ALPHA, optimizer_step
 
-_KERNEL_SALT = "96cd478f14aedd867b6052707dfa0e65a954da4d64ce70bcb1fddf06c228b1a2"
+_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -162,8 +162,8 @@ def train_epoch(
             Yb = Y[first : first + m]
             w_batch = w[first : first + m]
         else:
-            Xb = leading_view(xb, m, n_in)
-            Yb = leading_view(yb, m, n_out)
+            Xb = matrix_view(xb, 0, m, n_in)
+            Yb = matrix_view(yb, 0, m, n_out)
             w_batch = wb[:m]
             gather_rows(X, rows, Xb)
             gather_rows(Y, rows, Yb)
