@@ -13,8 +13,6 @@ OpenBLAS) and from NumPy's BLAS. Three ways to limit them, from the most to the 
 
 import os
 
-import numba
-
 _ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -25,6 +23,8 @@ def _load_kernel_blas():
 
 def set_num_threads(n):
     """Limit every BLAS thread pool of this process, and of processes it starts later, to ``n`` threads.
+
+    Numba's own thread pool is left alone, not even started: the kernels are serial.
 
     Parameters
     ----------
@@ -46,7 +46,6 @@ def set_num_threads(n):
     threadpool_limits(limits=n, user_api="blas")
     for name in _ENVIRONMENT:
         os.environ[name] = str(n)
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     return before
 
 

@@ -300,9 +300,11 @@ def total_squares(Y, w):
     """Weighted total sum of squares of each target column about its weighted mean (R^2's denominator)."""
     deviations = Y.astype(np.float64)  # float32 squares of large targets would overflow
     w = w.astype(np.float64)
-    deviations -= (w @ deviations) / w.sum()
+    # einsum, not w @ deviations: a matrix product would wake NumPy's BLAS threads, which then spin for a while on a
+    # core that the kernels' own BLAS (SciPy's) needs.
+    deviations -= np.einsum("i,ij->j", w, deviations) / w.sum()
     deviations *= deviations
-    return w @ deviations
+    return np.einsum("i,ij->j", w, deviations)
 
 
 def r2_from_squares(sse, sst):

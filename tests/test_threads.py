@@ -17,6 +17,8 @@ def test_set_num_threads_in_a_fresh_process():
         "assert set(fm.get_num_threads().values()) == {1}, fm.get_num_threads()\n"
         "assert any('scipy_openblas-' in name for name in fm.get_num_threads()), fm.get_num_threads()\n"
         "assert os.environ['OPENBLAS_NUM_THREADS'] == '1'\n"
+        "from numba.np.ufunc import parallel\n"
+        "assert not getattr(parallel, '_is_initialized', False)  # Numba's pool, unused by the kernels, not started\n"
         "m = fm.Model([64, 128, 3], output='softmax', seed=0)\n"
         "X = np.random.default_rng(0).normal(size=(500, 64)).astype(np.float32)\n"
         "one = m.predict(X)\n"
