@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
+_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"

@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
+_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
+_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
 
 
 @jit(inline=True)

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
+_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import ALPHA, optimizer_step
 
-_KERNEL_SALT = "72d2d6e60c4873df086837c849a2a8793a02e94331e9a04c701ccdac7a4fae4b"
+_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
