@@ -97,12 +97,17 @@ def _run_once(peer, cache_dir, python, cwd):
             "print(repr(_time.perf_counter() - _start))",
         ]
     )
+    return float(_last_line(script, python, cwd))
+
+
+def _last_line(script, python, cwd):
+    """Run ``script`` in a fresh process of ``python``; return the last line it printed."""
     done = subprocess.run(
         [python, "-c", script], cwd=cwd, env=_child_environ(), capture_output=True, text=True, timeout=600
     )
     if done.returncode != 0:
         raise RuntimeError(f"the cold-start process failed (exit {done.returncode}):\n{done.stderr}")
-    return float(done.stdout.strip().splitlines()[-1])
+    return done.stdout.strip().splitlines()[-1]
 
 
 def _fill_cache(cache_dir, python=None, cwd=None):
@@ -266,14 +271,9 @@ def phases(cache="warm", repeats=5, python=None):
         warm_dir = os.path.join(work, "numba-cache") if cache == "warm" else None
         runs = []
         for i in range(repeats + 1):  # the first fills the warm cache and the file cache, untimed
-            script = _setup_code("fastmlp", warm_dir) + _PHASES_SCRIPT
-            done = subprocess.run(
-                [python, "-c", script], cwd=work, env=_child_environ(), capture_output=True, text=True, timeout=600
-            )
-            if done.returncode != 0:
-                raise RuntimeError(f"the cold-start process failed (exit {done.returncode}):\n{done.stderr}")
+            seconds = json.loads(_last_line(_setup_code("fastmlp", warm_dir) + _PHASES_SCRIPT, python, work))
             if i:
-                runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+                runs.append(seconds)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return {name: statistics.median(run[name] for run in runs) for name in runs[0]}

@@ -422,6 +422,13 @@ def test_cold_start_measurement_runs(tmp_path):
         "from bench.startup import measure_cold_start\n"
         "print(json.dumps({c: measure_cold_start(c, repeats=1) for c in ('warm', 'empty')}))\n"
     )
+    seconds = _bench_json(code, "measure_cold_start")
+    assert all(0 < s < RUN_TIMEOUT for s in seconds.values()), seconds
+    print(f"\ncold start, one sample each: {seconds}")
+
+
+def _bench_json(code, what):
+    """Run ``code`` (which imports from bench/) in a fresh, clean process; return the JSON of its last line."""
     done = _check(
         subprocess.run(
             [sys.executable, "-c", code],
@@ -431,28 +438,15 @@ def test_cold_start_measurement_runs(tmp_path):
             text=True,
             timeout=RUN_TIMEOUT,
         ),
-        "measure_cold_start",
+        what,
     )
-    seconds = json.loads(done.stdout.strip().splitlines()[-1])
-    assert all(0 < s < RUN_TIMEOUT for s in seconds.values()), seconds
-    print(f"\ncold start, one sample each: {seconds}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def test_cold_start_phases_are_timed(tmp_path):
     """``python -m bench.startup --phases`` times each phase of a warm cold start in fresh processes."""
     code = "import json\nfrom bench.startup import phases\nprint(json.dumps(phases('warm', repeats=1)))\n"
-    done = _check(
-        subprocess.run(
-            [sys.executable, "-c", code],
-            cwd=REPO,
-            env=_clean_environ(PYTHONPATH=str(REPO)),
-            capture_output=True,
-            text=True,
-            timeout=RUN_TIMEOUT,
-        ),
-        "phases",
-    )
-    seconds = json.loads(done.stdout.strip().splitlines()[-1])
+    seconds = _bench_json(code, "phases")
     assert list(seconds) == [
         "import numpy", "import numba", "numba one-time set-up", "import fastmlp", "build the model",
         "first predict", "second predict",
