@@ -8,6 +8,7 @@ argument and what was expected.
 
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -258,3 +259,13 @@ def encode_targets(y, output, n_out, n_rows, dtype, name="y"):
     Y = to_kernel_array(y, dtype)
     assert_all_finite(Y, name)  # again after the cast: values too large for float32 become inf
     return Y
+
+
+def check_path(path, name="path"):
+    """Return a file path as a str, refusing anything that is not a non-empty path."""
+    if not isinstance(path, str | bytes | os.PathLike):
+        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {type(path).__name__}.")
+    path = os.fsdecode(os.fspath(path))
+    if not path:
+        raise ValueError(f"{name} must not be empty.")
+    return path

@@ -586,7 +586,8 @@ class _CsvWriter:
 
 
 def _predict(args):
-    from .io import atomic_path, load_with_metadata
+    from ._atomic import atomic_path
+    from .io import load_with_metadata
 
     _data_suffix(args.input, "INPUT")
     model, header = load_with_metadata(args.model)

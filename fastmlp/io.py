@@ -76,14 +76,12 @@ header is plain JSON that may be edited on purpose: an edit that keeps every che
 are not stored), so its later ``fit`` calls without a seed are reproducible.
 """
 
-import contextlib
 import datetime
 import hashlib
 import json
 import math
 import os
 import struct
-import tempfile
 import tokenize
 import zipfile
 import zlib
@@ -91,6 +89,7 @@ import zlib
 import numpy as np
 
 from . import _validation as v
+from ._atomic import atomic_path
 
 __all__ = [
     "FORMAT_NAME",
@@ -212,7 +211,7 @@ def save_model(model, path, *, metadata=None):
 
     if not isinstance(model, Model):
         raise TypeError(f"model must be a fastmlp.Model; got {type(model).__name__}.")
-    path = _check_path(path)
+    path = v.check_path(path)
     metadata = _check_metadata(metadata)
     dtype = model.dtype.newbyteorder("<")
     params = np.ascontiguousarray(model.params, dtype=dtype)
@@ -288,15 +287,6 @@ def _training_summary(model):
     }
 
 
-def _check_path(path, name="path"):
-    if not isinstance(path, str | bytes | os.PathLike):
-        raise TypeError(f"{name} must be a file path (str or os.PathLike); got {type(path).__name__}.")
-    path = os.fsdecode(os.fspath(path))
-    if not path:
-        raise ValueError(f"{name} must not be empty.")
-    return path
-
-
 def _check_metadata(metadata):
     """Return a plain-JSON deep copy of ``metadata`` (a dict), or raise naming the offending entry."""
     if metadata is None:
@@ -331,71 +321,6 @@ def _json_value(value, where, depth):
         f"{where} is of type {type(value).__name__}; metadata may hold only str, int, float, bool, None, and lists "
         f"and dicts of those{hint}."
     )
-
-
-@contextlib.contextmanager
-def atomic_path(path):
-    """Yield a temporary path next to ``path``; on success rename it over ``path``, on any failure remove it.
-
-    The caller writes the complete file to the yielded path (and may ``fsync`` it). When the ``with`` block ends
-    without an exception the file is given the usual permissions (``0o666`` less the umask), flushed to disk and
-    moved to ``path`` with :func:`os.replace` (atomic on POSIX and Windows); when the block raises anything, even
-    ``KeyboardInterrupt`` or ``SystemExit``, the temporary file is deleted and ``path`` is left as it was.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The final file path.
-
-    Yields
-    ------
-    str
-        The temporary file's path, in the same directory, named ``.<name>.<random>.tmp``.
-    """
-    path = _check_path(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
-        yield tmp
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_directory(directory)
-
-
-def _umask():
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _fsync_directory(directory):
-    """Make the rename durable (POSIX); a no-op where directories cannot be opened."""
-    if os.name != "posix":
-        return
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -452,7 +377,7 @@ def load_with_metadata(path):
     ModelFileError, TypeError
         As for :func:`load`.
     """
-    path = _check_path(path)
+    path = v.check_path(path)
     try:
         return _load(path)
     except ModelFileError:
