@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 import fastmlp as fm
+from fastmlp._engine import Engine
 from fastmlp._jit import activations as _act
 from fastmlp._jit import backward as _bwd
 from fastmlp._jit import forward as _fwd
@@ -29,9 +30,9 @@ from fastmlp._jit.layout import bias_view, layer_view, weight_view
 
 
 @njit
-def _forward(reps, X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
+def _forward(reps, X, params, net, use_bias, zs, acts):
     for _ in range(reps):
-        _fwd.forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts)
+        _fwd.forward(X, params, net, use_bias, zs, acts)
 
 
 @njit
@@ -56,12 +57,10 @@ def _bias_activation(reps, params, sizes, boff, aoff, codes, use_bias, zs, acts,
 
 
 @njit
-def _backward(reps, X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt):
+def _backward(reps, X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt):
     total = 0.0
     for _ in range(reps):
-        total += _bwd.backward(
-            X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt
-        )
+        total += _bwd.backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt)
     return total
 
 
@@ -110,7 +109,7 @@ def _loss_and_output_delta(reps, loss_code, sizes, aoff, zs, acts, Y, w, dlts, m
 @njit
 def _optimizer(reps, hyper, sizes, woff, grads, params, state, step):
     for _ in range(reps):
-        _opt.optimizer_step(_opt.SGD, hyper, sizes, woff, grads, params, state, state, step)
+        _opt.optimizer_step(_opt.OPT_SGD, hyper, sizes, woff, grads, params, state, state, step)
 
 
 @njit
@@ -146,7 +145,8 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
     sizes = tuple(int(s) for s in sizes)
     output = "identity" if sizes[-1] == 1 else "softmax"
     model = fm.Model(list(sizes), hidden="relu", output=output, dtype="float32", seed=0)
-    lsizes, woff, boff, aoff, codes = model._kernel_layout
+    engine = Engine(model.sizes, model.hidden, model.output, model.bias)
+    lsizes, woff, boff, aoff, codes = engine.net
     params = model.params
     rng = np.random.default_rng(0)
     X = rng.standard_normal((rows, sizes[0])).astype(np.float32)
@@ -165,15 +165,15 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
     wt = np.zeros(_bwd.SMALL_LAYER_WEIGHTS, np.float32)
     hyper = np.zeros(_opt.N_HYPER)
     state, step = np.zeros(1, np.float32), np.zeros(1, np.int64)
-    loss_code = _loss.MSE if output == "identity" else _loss.CROSSENTROPY
-    metric_code = _train.SQUARED_ERROR if output == "identity" else _train.ACCURACY_ARGMAX
+    loss_code = engine.loss_code
+    metric_code = engine.metric_code
     acc = np.zeros(sizes[-1])
     order = np.arange(rows)
     macs = m * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
     reps = max(20, int(2e8 / (6 * macs)))
-    layout = (lsizes, woff, boff, aoff, codes)
+    net = engine.net
     parts = [
-        ("forward", lambda r: _forward(r, xb, params, *layout, use_bias, zs, acts)),
+        ("forward", lambda r: _forward(r, xb, params, net, use_bias, zs, acts)),
         ("  its matrix products", lambda r: _forward_products(r, xb, params, lsizes, woff, aoff, zs)),
         (
             "  bias + activation",
@@ -181,7 +181,7 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
         ),
         (
             "backward",
-            lambda r: _backward(r, xb, yb, wb, params, *layout, loss_code, use_bias, zs, acts, dlts, grads, wt),
+            lambda r: _backward(r, xb, yb, wb, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt),
         ),
         (
             "  its matrix products",
@@ -198,14 +198,14 @@ def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
         ("training metric", lambda r: _metric(r, metric_code, lsizes, aoff, acts, yb, wb, acc, m)),
     ]
     results = [(name, _median_us(fn, reps, rounds)) for name, fn in parts]
-    hyper[_opt.LR] = 1e-3
+    hyper[_opt.HYPER_LR] = 1e-3
 
     def epochs(r):
         for _ in range(r):
             _train.train_epoch(
-                X, Y, w, order, m, _opt.SGD, hyper, params, grads, state, state, step,
-                lsizes, woff, boff, aoff, codes, loss_code, use_bias, metric_code, False,
-                xb.ravel(), yb.ravel(), wb, zs, acts, dlts, wt, acc, np.zeros(len(sizes) - 1),
+                X, Y, w, order, m, net, loss_code, use_bias, _opt.OPT_SGD, hyper, (params, grads, state, state),
+                step, (zs, acts, dlts, wt), (xb.ravel(), yb.ravel(), wb), metric_code, False, acc,
+                np.zeros(len(sizes) - 1),
             )  # fmt: skip
 
     steps = -(-rows // m)

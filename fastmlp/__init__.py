@@ -21,7 +21,7 @@ from .threads import get_num_threads, set_num_threads
 from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
 from .training import EarlyStopping, History, TrainingDivergedError
 
-__version__ = "0.1.0.dev0"
+from ._version import __version__
 
 _ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 

@@ -12,21 +12,9 @@ import os
 
 import numpy as np
 
-from ._jit import activations as _act
-from ._jit import losses as _loss
-from ._jit.checks import all_finite as _all_finite
+from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, OUTPUT_LOSSES
+from ._engine import all_finite as _all_finite
 
-HIDDEN_ACTIVATIONS = {
-    "identity": _act.IDENTITY,
-    "sigmoid": _act.SIGMOID,
-    "tanh": _act.TANH,
-    "relu": _act.RELU,
-    "leaky_relu": _act.LEAKY_RELU,
-}
-OUTPUT_ACTIVATIONS = {"identity": _act.IDENTITY, "sigmoid": _act.SIGMOID, "softmax": _act.SOFTMAX}
-# The loss is fixed by the output activation: each pair gives the output delta (A - Y) / m.
-OUTPUT_LOSSES = {"identity": "mse", "sigmoid": "binary_crossentropy", "softmax": "crossentropy"}
-LOSS_CODES = {"mse": _loss.MSE, "binary_crossentropy": _loss.BINARY_CROSSENTROPY, "crossentropy": _loss.CROSSENTROPY}
 # scikit-learn's name for the sigmoid; accepted on input, stored under its canonical name.
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "xavier": "glorot"}
 INITS = ("he", "glorot", "normal")
@@ -63,10 +51,13 @@ def check_positive_float(value, name):
     return value
 
 
-def check_nonnegative_float(value, name):
-    """Return ``value`` as a float, requiring a real number >= 0 (a ValueError for anything else)."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real) or not value >= 0:
-        raise ValueError(f"{name} must be a number >= 0; got {value!r}.")
+def check_nonnegative_float(value, name, *, finite=False):
+    """Return ``value`` as a float, requiring a real number >= 0 (and finite when ``finite``)."""
+    what = "a finite number >= 0" if finite else "a number >= 0"
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}; got {value!r}.")
+    if not value >= 0 or (finite and not value < np.inf):
+        raise ValueError(f"{name} must be {what}; got {value!r}.")
     return float(value)
 
 
@@ -269,3 +260,123 @@ def check_path(path, name="path"):
     if not path:
         raise ValueError(f"{name} must not be empty.")
     return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training arguments
+
+
+def check_alpha(alpha):
+    """The L2 penalty: a finite number >= 0."""
+    if isinstance(alpha, bool | np.bool_) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a finite number >= 0; got {alpha!r}.")
+    if not 0 <= alpha < np.inf:
+        raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}.")
+    return float(alpha)
+
+
+def check_tol(tol):
+    """``fit``'s ``tol``: None (no tol stop) or a number >= 0."""
+    if tol is None:
+        return None
+    if isinstance(tol, bool | np.bool_) or not isinstance(tol, numbers.Real):
+        raise TypeError(f"tol must be None or a number >= 0; got {tol!r}.")
+    if not tol >= 0:
+        raise ValueError(f"tol must be None or a number >= 0; got {tol!r}.")
+    return float(tol)
+
+
+def check_fit_flags(shuffle, verbose, record_gradient_norms):
+    """The boolean options of fit."""
+    check_bool(shuffle, "shuffle")
+    check_bool(record_gradient_norms, "record_gradient_norms")
+    if not isinstance(verbose, bool | int):
+        raise TypeError(f"verbose must be True or False; got {verbose!r}.")
+
+
+def check_sample_weight(sample_weight, n_rows, dtype, name="sample_weight"):
+    """Return row weights as a float array of length ``n_rows`` (ones when None)."""
+    if sample_weight is None:
+        return np.ones(n_rows, dtype=dtype)
+    w = as_array(sample_weight, name)
+    if w.shape != (n_rows,):
+        raise ValueError(f"{name} must have shape ({n_rows},), one weight per sample of X; got {w.shape}.")
+    w = to_kernel_array(w, dtype)
+    assert_all_finite(w, name)
+    if (w < 0).any():
+        raise ValueError(f"{name} must be >= 0; got a negative weight.")
+    if not (w > 0).any():
+        raise ValueError(f"{name} must have at least one positive weight; all weights are zero.")
+    return w
+
+
+def class_labels(output, n_out, y):
+    """Integer class labels of the targets of a classifier with one label per row, or raise ValueError."""
+    y = np.asarray(y)
+    if output == "softmax":
+        return y.astype(np.intp) if y.ndim == 1 else y.argmax(axis=1)
+    if output == "sigmoid" and n_out == 1:
+        return (y.reshape(-1) >= 0.5).astype(np.intp)
+    raise ValueError(
+        "class_weight needs a classifier with one label per row: output='softmax', or output='sigmoid' with one "
+        f"output; this model has output={output!r} with {n_out} output(s)."
+    )
+
+
+def class_weight_rows(class_weight, output, n_out, y):
+    """Return per-row weights from ``class_weight`` ("balanced" or {class: weight}), or None."""
+    if class_weight is None:
+        return None
+    labels = class_labels(output, n_out, y)
+    n_classes = max(n_out, 2)
+    if isinstance(class_weight, str):
+        if class_weight != "balanced":
+            raise ValueError(f"class_weight must be 'balanced', a dict or None; got {class_weight!r}.")
+        counts = np.bincount(labels, minlength=n_classes)
+        present = counts > 0
+        table = np.zeros(n_classes)
+        table[present] = len(labels) / (present.sum() * counts[present])
+    elif isinstance(class_weight, dict):
+        table = np.ones(n_classes)
+        for label, weight in class_weight.items():
+            if isinstance(label, bool) or not isinstance(label, numbers.Integral) or not 0 <= label < n_classes:
+                raise ValueError(f"class_weight keys must be class labels in [0, {n_classes - 1}]; got {label!r}.")
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (weight >= 0 and weight < np.inf):
+                raise ValueError(f"class_weight values must be finite numbers >= 0; got {weight!r} for {label}.")
+            table[label] = weight
+    else:
+        raise TypeError(f"class_weight must be 'balanced', a dict or None; got {type(class_weight).__name__}.")
+    return table[labels]
+
+
+def check_validation(validation, validation_fraction):
+    """Check the two ways to give validation data; return (validation pair or None, fraction or None)."""
+    if validation is not None and validation_fraction is not None:
+        raise ValueError("give validation=(X_val, y_val) or validation_fraction, not both.")
+    if validation is not None:
+        if not isinstance(validation, tuple | list) or len(validation) != 2:
+            raise ValueError("validation must be a pair (X_val, y_val).")
+    if validation_fraction is not None:
+        if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, numbers.Real):
+            raise TypeError(f"validation_fraction must be a number in (0, 1); got {validation_fraction!r}.")
+        if not 0 < validation_fraction < 1:
+            raise ValueError(f"validation_fraction must lie in (0, 1); got {validation_fraction}.")
+    return validation, validation_fraction
+
+
+def check_callbacks(callbacks):
+    """Return the callbacks as a list of callables ``f(epoch, logs)``."""
+    if callbacks is None:
+        return []
+    if callable(callbacks) or hasattr(callbacks, "on_epoch_end"):
+        callbacks = [callbacks]
+    result = []
+    for callback in callbacks:
+        if hasattr(callback, "on_epoch_end"):
+            result.append(callback.on_epoch_end)
+        elif callable(callback):
+            result.append(callback)
+        else:
+            raise TypeError(f"callbacks must be callables f(epoch, logs) or have on_epoch_end; got {callback!r}.")
+    return result
+

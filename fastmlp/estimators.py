@@ -17,6 +17,8 @@ Differences from scikit-learn, all deliberate:
   does), ``activation`` may list one activation per hidden layer, and "leaky_relu" is accepted.
 """
 
+import inspect
+import math
 import numbers
 import warnings
 
@@ -33,12 +35,14 @@ from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_targ
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from . import _validation as v
-from ._jit.backward import SMALL_LAYER_WEIGHTS, add_weight_penalty_gradient, backward, weight_square_sum
-from ._jit.forward import forward
+from ._engine import Engine
+from ._plateau import Plateau
+from .io import ModelFileError, load_with_metadata
 from .model import Model
 from .optimizers import SGD, Adam
 from .schedules import Schedule
-from .training import check_sample_weight
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
 
 # scikit-learn's activation names, mapped to fastmlp's.
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
@@ -62,6 +66,14 @@ class _ScikitLearnRate(Schedule):
         if self.kind == "invscaling":
             return state["base_lr"] / (samples_seen + 1) ** self.power_t
         return state["base_lr"] * state["scale"]
+
+
+def _signature_with(init, **extra):
+    """``init``'s signature with keyword-only parameters ``extra`` (name=default) added before ``dtype``."""
+    signature = inspect.signature(init)
+    params = list(signature.parameters.values())
+    added = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d) for name, d in extra.items()]
+    return signature.replace(parameters=params[:-1] + added + params[-1:])
 
 
 class _BaseMLP(BaseEstimator):
@@ -93,6 +105,38 @@ class _BaseMLP(BaseEstimator):
         "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "dtype": [None, StrOptions({"float32", "float64"})],
     }
+
+    def __init__(
+        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
+        learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
+        early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
+        max_fun=15000, dtype=None,
+    ):  # fmt: skip
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.dtype = dtype
 
     # ----------------------------------------------------------------------------------------------------------
     # Fitted attributes that live in the Model
@@ -157,7 +201,7 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ = 0
         self.t_ = 0
         self.n_outputs_ = n_outputs
-        self._no_improvement_count = 0
+        self._plateau = None
         if self.solver in ("sgd", "adam"):
             self.loss_curve_ = []
             if self.early_stopping:
@@ -189,7 +233,7 @@ class _BaseMLP(BaseEstimator):
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
-            sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+            sample_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], self._output_activation(Y), self._dtype_for(X))
@@ -211,11 +255,9 @@ class _BaseMLP(BaseEstimator):
         X = v.to_kernel_array(X, model.dtype)
         Y = v.to_kernel_array(Y, model.dtype)
         w = np.ones(X.shape[0], dtype=model.dtype) if sample_weight is None else sample_weight.astype(model.dtype)
-        w_sum = float(np.sum(w, dtype=np.float64))
-        lay = model._layout
-        zs, acts, dlts = (np.empty(X.shape[0] * lay.width_sum, dtype=model.dtype) for _ in range(3))
+        engine = Engine(model.sizes, model.hidden, model.output, model.bias)
+        workspace = engine.workspace(X.shape[0], model.dtype)
         grads = np.empty_like(model.params)
-        wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=model.dtype)
         direct = model.dtype == np.float64
 
         def loss_and_gradient(x):
@@ -225,13 +267,7 @@ class _BaseMLP(BaseEstimator):
             else:
                 np.copyto(model.params, x, casting="unsafe")
                 params = model.params
-            forward(X, params, *model._layout_args(), model.bias, zs, acts)
-            loss = backward(
-                X, Y, w, params, *model._layout_args(), model._loss_code, model.bias, zs, acts, dlts, grads, wt
-            )
-            if self.alpha:
-                loss += 0.5 * self.alpha * weight_square_sum(params, lay.sizes, lay.woff) / w_sum
-                add_weight_penalty_gradient(params, lay.sizes, lay.woff, self.alpha / w_sum, grads)
+            loss = engine.loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
             return loss, grads.astype(np.float64)  # scipy keeps the returned gradient: hand it a fresh array
 
         result = scipy.optimize.minimize(
@@ -255,6 +291,8 @@ class _BaseMLP(BaseEstimator):
     def _fit_stochastic(self, X, Y, sample_weight, incremental):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
+        plateau = getattr(self, "_plateau", None)
+        self._start_plateau(0 if plateau is None else plateau.count)
         model = self.model_
         validation = None
         if self.early_stopping:
@@ -323,22 +361,35 @@ class _BaseMLP(BaseEstimator):
         self.n_iter_ += len(losses)
         self.t_ += n_samples * len(losses)
 
+    def _start_plateau(self, count):
+        """scikit-learn's no-improvement count, continued from ``count``, on this fit's ``tol``/``n_iter_no_change``.
+
+        It counts on the validation score with early stopping (higher is better: the plateau sees its negative),
+        else on the training loss.
+        """
+        best = self.best_validation_score_ if self.early_stopping else self.best_loss_
+        if best is None or not math.isfinite(best):
+            best = math.inf
+        elif self.early_stopping:
+            best = -best
+        # More than n_iter_no_change epochs without improvement stop (or decay): a plateau of patience + 1.
+        self._plateau = Plateau(self.n_iter_no_change + 1, self.tol, best=best)
+        self._plateau.count = count
+
+    @property
+    def _no_improvement_count(self):
+        # scikit-learn's name for the count.
+        plateau = getattr(self, "_plateau", None)
+        return 0 if plateau is None else plateau.count
+
     def _update_no_improvement_count(self, loss, val_score):
-        """scikit-learn's rule, on the validation score with early stopping, else on the training loss."""
+        """Count one epoch; return True when its validation score is the best so far (early stopping only)."""
         if self.early_stopping:
-            if val_score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            improved = val_score > self.best_validation_score_
-            if improved:
-                self.best_validation_score_ = val_score
+            improved = self._plateau.update(-val_score)  # higher scores are better
+            self.best_validation_score_ = -self._plateau.best
             return improved
-        if loss > self.best_loss_ - self.tol:
-            self._no_improvement_count += 1
-        else:
-            self._no_improvement_count = 0
-        self.best_loss_ = min(self.best_loss_, loss)
+        self._plateau.update(loss)
+        self.best_loss_ = self._plateau.best
         return False
 
     def _predict_outputs(self, X):
@@ -410,8 +461,6 @@ class _BaseMLP(BaseEstimator):
         fastmlp.ModelFileError
             For any problem with the file, including a file of another kind of estimator or a bare model.
         """
-        from .io import ModelFileError, load_with_metadata
-
         model, header = load_with_metadata(path)
         meta = header["metadata"]
         try:
@@ -430,7 +479,6 @@ class _BaseMLP(BaseEstimator):
                 if name in cls._FITTED_SCALARS + cls._FITTED_LISTS and value is not None:
                     setattr(estimator, name, value)
             # What a further warm_start fit or partial_fit continues from (the optimizer state is not stored).
-            estimator._no_improvement_count = 0
             if estimator.solver != "lbfgs" and not estimator.early_stopping and getattr(estimator, "best_loss_", None) is None:
                 estimator.best_loss_ = np.inf
             if is_classifier(estimator):
@@ -475,12 +523,12 @@ class _ScikitLearnStop:
             print(f"Iteration {est.n_iter_ + epoch}, loss = {logs['loss']:.8f}")
             if val_score is not None:
                 print(f"Validation score: {val_score:f}")
-        if est._no_improvement_count <= est.n_iter_no_change:
+        if not est._plateau.exhausted:
             return False
         adaptive = self.schedule is not None and self.schedule.kind == "adaptive"
         if adaptive and logs["lr"] > 1e-6:
             self.schedule.state["scale"] /= 5.0
-            est._no_improvement_count = 0
+            est._plateau.count = 0
             if est.verbose:
                 print(f"Setting learning rate to {logs['lr'] / 5:f}")
             return False
@@ -556,38 +604,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     _parameter_constraints: dict = {**_BaseMLP._parameter_constraints, "loss": [StrOptions({"squared_error"})]}
 
-    def __init__(
-        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
-        learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-        early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-        max_fun=15000, loss="squared_error", dtype=None,
-    ):  # fmt: skip
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", **params):
+        super().__init__(hidden_layer_sizes, activation, **params)
         self.loss = loss
-        self.dtype = dtype
+
+    # scikit-learn reads an estimator's parameters from its __init__ signature: the shared ones and ``loss``.
+    __init__.__signature__ = _signature_with(_BaseMLP.__init__, loss="squared_error")
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
@@ -662,38 +684,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     sigmoid per label; labels may be of any type. Parameters and attributes are those of :class:`MLPRegressor`
     (without ``loss``), plus ``classes_``.
     """
-
-    def __init__(
-        self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam", alpha=0.0001, batch_size="auto",
-        learning_rate="constant", learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
-        random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9, nesterovs_momentum=True,
-        early_stopping=False, validation_fraction=0.1, beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10,
-        max_fun=15000, dtype=None,
-    ):  # fmt: skip
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.dtype = dtype
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset)

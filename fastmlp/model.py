@@ -1,22 +1,18 @@
 """The :class:`Model`: layer shapes, the flat parameter vector and validation, around the compiled kernels."""
 
-from dataclasses import dataclass
-
 import copy
+from dataclasses import dataclass
 
 import numpy as np
 
+from . import _engine
 from . import _validation as v
 from . import training as _training
-from ._jit.backward import add_weight_penalty_gradient as _add_weight_penalty_gradient
-from ._jit.backward import SMALL_LAYER_WEIGHTS
-from ._jit.backward import backward as _backward
-from ._jit.backward import weight_square_sum as _weight_square_sum
-from ._jit.forward import forward as _forward
-from ._jit.forward import PREDICTED as _PREDICTED
-from ._jit.forward import predict_into as _predict_into
-from ._jit.losses import loss_sum as _loss_sum
-from ._layout import Layout
+from ._modelfile import write_model_file
+from .optimizers import resolve_optimizer
+from .schedules import Cosine
+
+__all__ = ["DEFAULT_CHUNK_ROWS", "ForwardTrace", "Gradients", "Model", "SMALL_BATCH_ROWS"]
 
 DEFAULT_CHUNK_ROWS = 4096
 """Rows per chunk in :meth:`Model.predict` and :meth:`Model.loss`: bounds the workspace, keeps it near the caches."""
@@ -133,14 +129,8 @@ class Model:
         self._output = output
         self._dtype = np.dtype(dtype)
         self._bias = bias
-        self._layout = Layout.build(self._sizes, bias)
-        self._codes = np.array(
-            [v.HIDDEN_ACTIVATIONS[a] for a in self._hidden] + [v.OUTPUT_ACTIVATIONS[output]], dtype=np.int64
-        )
-        self._loss_code = v.LOSS_CODES[v.OUTPUT_LOSSES[output]]
-        lay = self._layout
-        self._kernel_layout = (lay.sizes, lay.woff, lay.boff, lay.aoff, self._codes)
-        self._hidden_width = int(lay.aoff[-2])
+        self._engine = _engine.Engine(self._sizes, self._hidden, output, bias)
+        self._layout = self._engine.layout
         self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
         self._weights = self._layout.weight_views(self._params)
         self._biases = self._layout.bias_views(self._params)
@@ -188,7 +178,7 @@ class Model:
     @property
     def loss_name(self):
         """str: the loss paired with the output: "mse", "binary_crossentropy" or "crossentropy"."""
-        return v.OUTPUT_LOSSES[self._output]
+        return self._engine.loss_name
 
     @property
     def dtype(self):
@@ -247,6 +237,78 @@ class Model:
         """tuple of ndarray or None: ``biases[k]`` of length sizes[k + 1], views into :attr:`params`."""
         return None if self._biases is None else tuple(self._biases)
 
+    def config(self):
+        """Return the model's configuration: everything but the parameters, as plain JSON-compatible values.
+
+        ``Model.from_config(model.config(), params=model.params)`` rebuilds an equal model; model files store
+        exactly this dictionary.
+
+        Returns
+        -------
+        dict
+            ``sizes`` (list of int), ``hidden`` (list of str), ``output`` (str), ``dtype`` ("float32" or
+            "float64"), ``bias`` (bool) and ``init`` (list of str: the initialisation each layer's weights got).
+        """
+        return {
+            "sizes": [int(s) for s in self._sizes],
+            "hidden": list(self._hidden),
+            "output": self._output,
+            "dtype": self._dtype.name,
+            "bias": bool(self._bias),
+            "init": list(self._init_names),
+        }
+
+    @classmethod
+    def from_config(cls, config, *, params=None, seed=None):
+        """Build a model from :meth:`config`'s dictionary, with the given parameters.
+
+        Parameters
+        ----------
+        config : dict
+            As :meth:`config` returns it (``init`` may be left out).
+        params : array-like of shape (n_params,), optional
+            The parameters, copied into the model (see :attr:`params`); None keeps the fresh initialisation.
+        seed : int, numpy.random.Generator or None, default=None
+            Seeds the new model's generator (used by ``fit`` without a seed, and for the initial weights).
+
+        Returns
+        -------
+        Model
+
+        Raises
+        ------
+        TypeError, ValueError
+            If ``config`` is not such a dictionary, or ``params`` do not fit it.
+        """
+        if not isinstance(config, dict):
+            raise TypeError(f"config must be a dict as Model.config() returns it; got {type(config).__name__}.")
+        unknown = set(config) - {"sizes", "hidden", "output", "dtype", "bias", "init"}
+        if unknown:
+            raise ValueError(f"config has unknown keys {sorted(unknown)}.")
+        missing = {"sizes", "hidden", "output", "dtype", "bias"} - set(config)
+        if missing:
+            raise ValueError(f"config lacks the keys {sorted(missing)}.")
+        model = cls(
+            config["sizes"], hidden=config["hidden"], output=config["output"], dtype=config["dtype"],
+            bias=config["bias"], seed=seed,
+        )  # fmt: skip
+        if config.get("init") is not None:
+            init = config["init"]
+            if not isinstance(init, list | tuple) or len(init) != model.n_layers:
+                raise ValueError(f"config['init'] must list one initialisation per layer ({model.n_layers}).")
+            model._init_names = tuple(v.check_init(name, 1, ())[0] for name in init)
+        if params is not None:
+            model.params = params
+        return model
+
+    @property
+    def training_summary(self):
+        """TrainingSummary or None: the epochs, rows seen and optimizer of the last fit (None if never trained).
+
+        ``partial_fit`` calls add to the summary of the fit they continue; model files store it.
+        """
+        return None if self._train_state is None else self._train_state.summary()
+
     def astype(self, dtype):
         """Return a copy of the model with parameters converted to ``dtype`` ("float32" or "float64")."""
         clone = object.__new__(Model)
@@ -273,24 +335,12 @@ class Model:
         metadata : dict, optional
             JSON-compatible values to store with the model (read back with :func:`fastmlp.io.load_with_metadata`).
         """
-        from .io import save_model
-
-        save_model(self, path, metadata=metadata)
+        write_model_file(path, self.config(), self._params, self.training_summary, metadata)
 
     def __getstate__(self):
         # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of
         # partial_fit is not kept.
-        return {
-            "pickle_format": PICKLE_FORMAT,
-            "sizes": list(self._sizes),
-            "hidden": list(self._hidden),
-            "output": self._output,
-            "dtype": self._dtype.name,
-            "bias": self._bias,
-            "init": list(self._init_names),
-            "params": self._params.copy(),
-            "rng": self._rng,
-        }
+        return {"pickle_format": PICKLE_FORMAT, **self.config(), "params": self._params.copy(), "rng": self._rng}
 
     def __setstate__(self, state):
         if state.get("pickle_format") != PICKLE_FORMAT:
@@ -326,9 +376,6 @@ class Model:
         X = v.to_kernel_array(v.check_features(X, self._sizes[0], name), self._dtype)
         v.assert_all_finite(X, name)
         return X
-
-    def _layout_args(self):
-        return self._kernel_layout
 
     def predict(self, X, *, out=None, chunk_size=None):
         """Return the network's output ``A_L`` for every row of ``X``.
@@ -368,9 +415,8 @@ class Model:
             # A few rows already in the kernels' form (online serving): one compiled call does the finiteness
             # checks and the forward pass. Any failure takes the general path below, which reports it.
             result = np.empty((X.shape[0], self._sizes[-1]), dtype=self._dtype)
-            workspace = np.empty(X.shape[0] * self._hidden_width, dtype=self._dtype)
-            status = _predict_into(X, self._params, *self._kernel_layout, self._bias, workspace, result, True)
-            if status == _PREDICTED:
+            hidden = self._engine.hidden_buffer(X.shape[0], self._dtype)
+            if self._engine.predict_into(self._params, X, hidden, result, True) == _engine.PREDICTED:
                 return result
         X = v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
@@ -388,12 +434,11 @@ class Model:
         # The kernel writes C-contiguous blocks: straight into out when its rows are, else through one buffer.
         direct = out.flags.c_contiguous
         out_buf = None if direct else np.empty((min(rows, n), shape[1]), dtype=self._dtype)
-        hidden_buf = np.empty(min(rows, n) * int(self._layout.aoff[-2]), dtype=self._dtype)
+        hidden_buf = self._engine.hidden_buffer(min(rows, n), self._dtype)
         for start, chunk in self._chunks(X, rows):
             m = chunk.shape[0]
             target = np.asarray(out[start : start + m]) if direct else out_buf[:m]
-            status = _predict_into(chunk, self._params, *self._layout_args(), self._bias, hidden_buf, target, False)
-            if status != _PREDICTED:
+            if self._engine.predict_into(self._params, chunk, hidden_buf, target, False) != _engine.PREDICTED:
                 self._check_outputs(target, "X")
             if not direct:
                 out[start : start + m] = target
@@ -443,43 +488,30 @@ class Model:
             ``trace.Z[k]`` and ``trace.A[k + 1]`` for each layer k, with ``trace.A[0]`` the input.
         """
         X = self._kernel_inputs(X)
-        zs, acts = self._run_forward(X)
         m = X.shape[0]
+        ws = self._engine.workspace(m, self._dtype, backward=False)
+        self._engine.forward(self._params, X, ws)
         # A[0] is a copy, so that changing the trace never changes the caller's array.
-        return ForwardTrace(Z=self._layout.layer_blocks(zs, m), A=[X.copy()] + self._layout.layer_blocks(acts, m))
-
-    def _run_forward(self, X):
-        size = X.shape[0] * self._layout.width_sum
-        zs = np.empty(size, dtype=self._dtype)
-        acts = np.empty(size, dtype=self._dtype)
-        _forward(X, self._params, *self._layout_args(), self._bias, zs, acts)
-        return zs, acts
+        return ForwardTrace(Z=self._layout.layer_blocks(ws.zs, m), A=[X.copy()] + self._layout.layer_blocks(ws.acts, m))
 
     def _targets(self, y, n_rows, name="y"):
         return v.encode_targets(y, self._output, self._sizes[-1], n_rows, self._dtype, name)
 
-    def _row_weights(self, sample_weight, n_rows):
-        return _training.check_sample_weight(sample_weight, n_rows, self._dtype)
-
-    def _output_and_loss(self, X, Y, w=None, chunk_size=None, name="X"):
+    def _output_and_loss(self, X, Y, w=None, name="X", chunk_size=None):
         """Forward ``X`` in chunks over one workspace: return the outputs and the weighted mean loss against ``Y``."""
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else chunk_size
         n = X.shape[0]
         w = np.ones(n, dtype=self._dtype) if w is None else w
         out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
-        zs = np.empty(min(rows, n) * self._layout.width_sum, dtype=self._dtype)
-        acts = np.empty_like(zs)
+        ws = self._engine.workspace(min(rows, n), self._dtype, backward=False)
         total = 0.0
-        last = self.n_layers - 1
         for start, chunk in self._chunks(X, rows, name):
-            m = chunk.shape[0]
-            _forward(chunk, self._params, *self._layout_args(), self._bias, zs, acts)
-            Z_out = self._layout.layer_blocks(zs, m)[last]
-            A_out = self._layout.layer_blocks(acts, m)[last]
+            stop = start + chunk.shape[0]
+            A_out, chunk_total = self._engine.forward_loss(self._params, chunk, Y[start:stop], w[start:stop], ws)
             self._check_outputs(A_out, name)
-            out[start : start + m] = A_out
-            total += _loss_sum(self._loss_code, Z_out, A_out, Y[start : start + m], w[start : start + m])
-        return out, total / float(np.sum(w, dtype=np.float64))
+            out[start:stop] = A_out
+            total += chunk_total
+        return out, total / _total_weight(w)
 
     def loss(self, X, y, *, sample_weight=None, alpha=0.0, chunk_size=None):
         """Return the loss J over the rows of ``X``.
@@ -507,13 +539,11 @@ class Model:
         """
         X = v.check_features(X, self._sizes[0])
         Y = self._targets(y, X.shape[0])
-        w = self._row_weights(sample_weight, X.shape[0])
-        alpha = _training.check_alpha(alpha)
+        w = v.check_sample_weight(sample_weight, X.shape[0], self._dtype)
+        alpha = v.check_alpha(alpha)
         rows = None if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
-        _, loss = self._output_and_loss(X, Y, w, rows)
-        if alpha:
-            loss += 0.5 * alpha * _weight_square_sum(self._params, self._layout.sizes, self._layout.woff) / np.sum(w)
-        return float(loss)
+        _, loss = self._output_and_loss(X, Y, w, chunk_size=rows)
+        return float(loss + self._engine.penalty(self._params, alpha, _total_weight(w)))
 
     def gradients(self, X, y, *, sample_weight=None, alpha=0.0):
         """Backpropagate one batch: the loss and every layer's dJ/dW, dJ/db and delta, from the compiled recurrence.
@@ -534,32 +564,35 @@ class Model:
             The loss :meth:`loss` would return and its gradients, per layer and as one flat vector.
         """
         X = self._kernel_inputs(X)
-        Y = self._targets(y, X.shape[0])
-        w = self._row_weights(sample_weight, X.shape[0])
-        alpha = _training.check_alpha(alpha)
-        zs, acts = self._run_forward(X)
-        dlts = np.empty_like(zs)
+        m = X.shape[0]
+        Y = self._targets(y, m)
+        w = v.check_sample_weight(sample_weight, m, self._dtype)
+        alpha = v.check_alpha(alpha)
+        ws = self._engine.workspace(m, self._dtype)
         grads = np.empty_like(self._params)
-        self._check_outputs(self._layout.layer_blocks(acts, X.shape[0])[-1], "X")
-        wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=self._dtype)
-        loss = _backward(
-            X, Y, w, self._params, *self._layout_args(), self._loss_code, self._bias, zs, acts, dlts, grads, wt
-        )
+        loss = self._engine.loss_and_gradient(self._params, X, Y, w, alpha, ws, grads)
+        self._check_outputs(self._engine.output_block(ws.acts, m), "X")
         if not v.all_finite_array(grads):
             raise ValueError(f"the gradients overflowed {self._dtype}; scale the inputs or targets, or use float64.")
-        if alpha:
-            w_sum = float(np.sum(w, dtype=np.float64))
-            lay = self._layout
-            loss += 0.5 * alpha * _weight_square_sum(self._params, lay.sizes, lay.woff) / w_sum
-            _add_weight_penalty_gradient(self._params, lay.sizes, lay.woff, alpha / w_sum, grads)
-        m = X.shape[0]
         return Gradients(
-            loss=float(loss),
+            loss=loss,
             dW=self._layout.weight_views(grads),
             db=self._layout.bias_views(grads),
-            delta=self._layout.layer_blocks(dlts, m),
+            delta=self._layout.layer_blocks(ws.dlts, m),
             flat=grads,
         )
+
+    def _training_data(self, X, y, sample_weight, class_weight):
+        """Validate and convert the training data: ``(X, Y, w)`` as kernel arrays, ``w`` with a positive sum."""
+        X = self._kernel_inputs(X)
+        Y = self._targets(y, X.shape[0])
+        w = v.check_sample_weight(sample_weight, X.shape[0], self._dtype)
+        extra = v.class_weight_rows(class_weight, self._output, self._sizes[-1], y)
+        if extra is not None:
+            w = v.to_kernel_array(w * extra, self._dtype)
+            if not (w > 0).any():
+                raise ValueError("class_weight and sample_weight leave every row with weight 0.")
+        return X, Y, w
 
     def fit(
         self, X, y, *, epochs=10, batch_size=32, optimizer=None, shuffle=True, validation=None,
@@ -623,13 +656,38 @@ class Model:
             If the loss or a parameter becomes NaN or infinite. The parameters (and the optimizer state) are
             restored to their values at the start of that epoch.
         """
-        return _training.fit(
-            self, X, y, epochs=epochs, batch_size=batch_size, optimizer=optimizer, shuffle=shuffle,
-            validation=validation, validation_fraction=validation_fraction, early_stopping=early_stopping,
-            sample_weight=sample_weight, class_weight=class_weight, alpha=alpha, tol=tol,
-            n_iter_no_change=n_iter_no_change, callbacks=callbacks, verbose=verbose, seed=seed,
-            record_gradient_norms=record_gradient_norms,
-        )  # fmt: skip
+        epochs = v.check_int(epochs, "epochs", 0)
+        batch_size = v.check_int(batch_size, "batch_size", 1)
+        v.check_fit_flags(shuffle, verbose, record_gradient_norms)
+        optimizer = resolve_optimizer(optimizer)
+        alpha = v.check_alpha(alpha)
+        tol = v.check_tol(tol)
+        n_iter_no_change = v.check_int(n_iter_no_change, "n_iter_no_change", 1)
+        validation, validation_fraction = v.check_validation(validation, validation_fraction)
+        has_validation = validation is not None or validation_fraction is not None
+        stopper = _training.resolve_early_stopping(early_stopping, has_validation)
+        callbacks = v.check_callbacks(callbacks)
+        rng = self._rng if seed is None else v.check_seed(seed)
+        v.assert_all_finite(self._params, "the model's params")
+
+        data = self._training_data(X, y, sample_weight, class_weight)
+        val = None
+        if validation_fraction is not None:
+            data, val = _training.split_validation(*data, validation_fraction, rng)
+        elif validation is not None:
+            X_val = self._kernel_inputs(validation[0], name="validation X")  # checked before any epoch runs
+            val = (X_val, self._targets(validation[1], X_val.shape[0], name="validation y"), None)
+        state = _training.TrainState.fresh(self.n_params, self._dtype, optimizer, epochs)
+        try:
+            return _training.fit(
+                self._engine, self._params, data, state, rng, epochs=epochs, batch_size=batch_size, alpha=alpha,
+                shuffle=shuffle, validation=val, evaluate=self._output_and_loss, stopper=stopper, tol=tol,
+                n_iter_no_change=n_iter_no_change, callbacks=callbacks, verbose=verbose,
+                record_norms=record_gradient_norms,
+            )  # fmt: skip
+        finally:
+            # Also after a divergence: the state of this fit, as it was before the epoch that diverged.
+            self._train_state = state
 
     def partial_fit(
         self, X, y, *, batch_size=32, optimizer=None, sample_weight=None, class_weight=None, alpha=0.0, shuffle=True,
@@ -653,7 +711,29 @@ class Model:
         History
             The pass's loss, metric, learning rate and time.
         """
-        return _training.partial_fit(
-            self, X, y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight,
-            class_weight=class_weight, alpha=alpha, shuffle=shuffle, seed=seed,
-        )  # fmt: skip
+        batch_size = v.check_int(batch_size, "batch_size", 1)
+        v.check_fit_flags(shuffle, False, False)
+        alpha = v.check_alpha(alpha)
+        rng = self._rng if seed is None else v.check_seed(seed)
+        state = self._train_state
+        if state is None or (optimizer is not None and resolve_optimizer(optimizer) != state.optimizer):
+            state = _training.TrainState.fresh(self.n_params, self._dtype, resolve_optimizer(optimizer), 0)
+        schedule = state.optimizer.schedule
+        if isinstance(schedule, Cosine) and schedule.epochs is None and state.schedule_state["epochs"] == 0:
+            raise ValueError(
+                "a Cosine schedule in partial_fit needs its length: use Cosine(epochs=...), the number of passes "
+                "planned."
+            )
+        v.assert_all_finite(self._params, "the model's params")
+        data = self._training_data(X, y, sample_weight, class_weight)
+        try:
+            return _training.partial_fit(
+                self._engine, self._params, data, state, rng, batch_size=batch_size, alpha=alpha, shuffle=shuffle
+            )
+        finally:
+            self._train_state = state
+
+
+def _total_weight(w):
+    """``sum(w)`` in float64, the denominator of every weighted mean loss."""
+    return float(np.sum(w, dtype=np.float64))

@@ -7,9 +7,11 @@ Their state (momentum, Adam's moments and step count) lives with the model being
 
 import numpy as np
 
-from ._jit import optimizers as _opt
+from ._codes import HYPER_INDEX, N_HYPER, OPTIMIZER_CODES
 from ._validation import check_fraction, check_nonnegative_float, check_positive_float
 from .schedules import resolve_schedule
+
+__all__ = ["SGD", "Adam", "AdamW", "Optimizer", "resolve_optimizer"]
 
 
 class Optimizer:
@@ -20,9 +22,9 @@ class Optimizer:
 
     def hyperparameters(self, lr, alpha):
         """Return the float64 array the kernel reads, for this epoch's ``lr`` and the L2 penalty ``alpha``."""
-        hyper = np.zeros(_opt.N_HYPER)
-        hyper[_opt.LR] = lr
-        hyper[_opt.ALPHA] = alpha
+        hyper = np.zeros(N_HYPER)
+        hyper[HYPER_INDEX["lr"]] = lr
+        hyper[HYPER_INDEX["alpha"]] = alpha
         return hyper
 
     def __repr__(self):
@@ -51,7 +53,7 @@ class SGD(Optimizer):
         "constant", "invscaling", "step", "cosine", "adaptive", or a :mod:`fastmlp.schedules` instance.
     """
 
-    code = _opt.SGD
+    code = OPTIMIZER_CODES["sgd"]
 
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, schedule="constant"):
         self.lr = check_positive_float(lr, "lr")
@@ -69,8 +71,8 @@ class SGD(Optimizer):
     def hyperparameters(self, lr, alpha):
         """See :meth:`Optimizer.hyperparameters`."""
         hyper = super().hyperparameters(lr, alpha)
-        hyper[_opt.MOMENTUM] = self.momentum
-        hyper[_opt.NESTEROV] = float(self.nesterov)
+        hyper[HYPER_INDEX["momentum"]] = self.momentum
+        hyper[HYPER_INDEX["nesterov"]] = float(self.nesterov)
         return hyper
 
 
@@ -92,7 +94,7 @@ class Adam(Optimizer):
         As for :class:`SGD`.
     """
 
-    code = _opt.ADAM
+    code = OPTIMIZER_CODES["adam"]
     n_states = 2
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, schedule="constant"):
@@ -105,9 +107,9 @@ class Adam(Optimizer):
     def hyperparameters(self, lr, alpha):
         """See :meth:`Optimizer.hyperparameters`."""
         hyper = super().hyperparameters(lr, alpha)
-        hyper[_opt.BETA1] = self.beta1
-        hyper[_opt.BETA2] = self.beta2
-        hyper[_opt.EPS] = self.eps
+        hyper[HYPER_INDEX["beta1"]] = self.beta1
+        hyper[HYPER_INDEX["beta2"]] = self.beta2
+        hyper[HYPER_INDEX["eps"]] = self.eps
         return hyper
 
 
@@ -124,7 +126,7 @@ class AdamW(Adam):
         Decay rate, >= 0.
     """
 
-    code = _opt.ADAMW
+    code = OPTIMIZER_CODES["adamw"]
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, schedule="constant"):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, schedule=schedule)
@@ -133,7 +135,7 @@ class AdamW(Adam):
     def hyperparameters(self, lr, alpha):
         """See :meth:`Optimizer.hyperparameters`."""
         hyper = super().hyperparameters(lr, alpha)
-        hyper[_opt.WEIGHT_DECAY] = self.weight_decay
+        hyper[HYPER_INDEX["weight_decay"]] = self.weight_decay
         return hyper
 
 

@@ -8,7 +8,10 @@ running fit (how many epochs, the best loss so far) lives in the fit.
 import math
 import numbers
 
+from ._plateau import Plateau
 from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
+
+__all__ = ["Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "resolve_schedule"]
 
 
 class Schedule:
@@ -127,20 +130,18 @@ class Adaptive(Schedule):
 
     def start(self, base_lr, epochs):
         """See :meth:`Schedule.start`."""
-        return {**super().start(base_lr, epochs), "best": math.inf, "no_improvement": 0}
+        # scikit-learn decays after more than `patience` epochs without improvement: a plateau of patience + 1.
+        return {**super().start(base_lr, epochs), "plateau": Plateau(self.patience + 1, self.tol)}
 
     def observe(self, state, monitored_loss):
         """See :meth:`Schedule.observe`."""
-        if monitored_loss > state["best"] - self.tol:
-            state["no_improvement"] += 1
-        else:
-            state["no_improvement"] = 0
-        state["best"] = min(state["best"], monitored_loss)
-        if state["no_improvement"] > self.patience:
+        plateau = state["plateau"]
+        plateau.update(monitored_loss)
+        if plateau.exhausted:
             if state["base_lr"] * state["scale"] <= self.min_lr:
                 return True
             state["scale"] /= self.factor
-            state["no_improvement"] = 0
+            plateau.count = 0
         return False
 
 

@@ -1,22 +1,22 @@
 """Training: the Python loop over epochs around the compiled epoch kernel.
 
 Python decides, once per epoch, the learning rate, the batch order, early stopping and what to record; one compiled
-call (:func:`fastmlp._jit.train.train_epoch`) runs every batch of the epoch: gather, forward, backward, update.
+call (through :meth:`fastmlp._engine.Engine.train_epoch`) runs every batch of the epoch: gather, forward, backward,
+update. :meth:`Model.fit` checks the arguments and prepares the data; this module runs the epochs.
 """
 
 import math
-import numbers
 import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _codes
 from . import _validation as v
-from ._jit import train as _train
-from ._jit.backward import SMALL_LAYER_WEIGHTS
-from .optimizers import resolve_optimizer
-from .schedules import Cosine
+from ._plateau import Plateau
+
+__all__ = ["EarlyStopping", "History", "TrainingDivergedError", "TrainingSummary"]
 
 
 class TrainingDivergedError(ValueError):
@@ -122,18 +122,55 @@ class EarlyStopping:
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
+        if not isinstance(monitor, str):
+            raise TypeError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
         if monitor not in ("val_loss", "loss"):
             raise ValueError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
         self.monitor = monitor
         self.patience = v.check_int(patience, "patience", 1)
         self.min_delta = v.check_nonnegative_float(min_delta, "min_delta")
-        self.restore_best_weights = bool(restore_best_weights)
+        self.restore_best_weights = v.check_bool(restore_best_weights, "restore_best_weights")
 
     def __repr__(self):
         return (
             f"EarlyStopping(monitor={self.monitor!r}, patience={self.patience}, min_delta={self.min_delta}, "
             f"restore_best_weights={self.restore_best_weights})"
         )
+
+
+def resolve_early_stopping(early_stopping, has_validation):
+    """Return an :class:`EarlyStopping` or None from ``fit``'s ``early_stopping`` (False, True or an instance)."""
+    if early_stopping is None or early_stopping is False:
+        return None
+    if early_stopping is True:
+        early_stopping = EarlyStopping(monitor="val_loss" if has_validation else "loss")
+    if not isinstance(early_stopping, EarlyStopping):
+        raise TypeError(f"early_stopping must be True, False or an EarlyStopping; got {early_stopping!r}.")
+    if early_stopping.monitor == "val_loss" and not has_validation:
+        raise ValueError(
+            "early_stopping monitors 'val_loss', so fit needs validation=(X_val, y_val) or validation_fraction; "
+            "or use EarlyStopping(monitor='loss')."
+        )
+    return early_stopping
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """What a model's training amounted to, as :attr:`Model.training_summary` reports it and model files store it.
+
+    Attributes
+    ----------
+    epochs : int
+        Epochs (passes over the data) completed by the last ``fit`` and the ``partial_fit`` calls after it.
+    samples_seen : int
+        Training rows visited over those epochs.
+    optimizer : str
+        The ``repr`` of the optimizer used, a record only.
+    """
+
+    epochs: int
+    samples_seen: int
+    optimizer: str
 
 
 @dataclass
@@ -149,151 +186,23 @@ class TrainState:
     samples_seen: int = 0
 
     @classmethod
-    def fresh(cls, model, optimizer, planned_epochs):
-        """Zeroed state for ``optimizer`` on ``model``."""
-        size = model.n_params
-        state1 = np.zeros(size if optimizer.n_states >= 1 else 0, dtype=model.dtype)
-        state2 = np.zeros(size if optimizer.n_states >= 2 else 0, dtype=model.dtype)
+    def fresh(cls, n_params, dtype, optimizer, planned_epochs):
+        """Zeroed state for ``optimizer`` on a model of ``n_params`` parameters of ``dtype``."""
         return cls(
             optimizer=optimizer,
-            state1=state1,
-            state2=state2,
+            state1=np.zeros(n_params if optimizer.n_states >= 1 else 0, dtype=dtype),
+            state2=np.zeros(n_params if optimizer.n_states >= 2 else 0, dtype=dtype),
             step=np.zeros(1, dtype=np.int64),
             schedule_state=optimizer.schedule.start(optimizer.lr, planned_epochs),
         )
 
-
-# ---------------------------------------------------------------------------------------------------------------
-# Checks of fit's arguments
-
-
-def check_sample_weight(sample_weight, n_rows, dtype, name="sample_weight"):
-    """Return row weights as a float array of length ``n_rows`` (ones when None)."""
-    if sample_weight is None:
-        return np.ones(n_rows, dtype=dtype)
-    w = v.as_array(sample_weight, name)
-    if w.shape != (n_rows,):
-        raise ValueError(f"{name} must have shape ({n_rows},), one weight per sample of X; got {w.shape}.")
-    w = v.to_kernel_array(w, dtype)
-    v.assert_all_finite(w, name)
-    if (w < 0).any():
-        raise ValueError(f"{name} must be >= 0; got a negative weight.")
-    if not (w > 0).any():
-        raise ValueError(f"{name} must have at least one positive weight; all weights are zero.")
-    return w
-
-
-def class_labels(model, y):
-    """Integer class labels of the targets of a classifier with one label per row, or raise ValueError."""
-    y = np.asarray(y)
-    if model.output == "softmax":
-        return y.astype(np.intp) if y.ndim == 1 else np.asarray(y).argmax(axis=1)
-    if model.output == "sigmoid" and model.sizes[-1] == 1:
-        return (y.reshape(-1) >= 0.5).astype(np.intp)
-    raise ValueError(
-        "class_weight needs a classifier with one label per row: output='softmax', or output='sigmoid' with one "
-        f"output; this model has output={model.output!r} with {model.sizes[-1]} output(s)."
-    )
-
-
-def check_class_weight(model, class_weight, y):
-    """Return per-row weights from ``class_weight`` ("balanced" or {class: weight}), or None."""
-    if class_weight is None:
-        return None
-    labels = class_labels(model, y)
-    n_classes = max(model.sizes[-1], 2)
-    if isinstance(class_weight, str):
-        if class_weight != "balanced":
-            raise ValueError(f"class_weight must be 'balanced', a dict or None; got {class_weight!r}.")
-        counts = np.bincount(labels, minlength=n_classes)
-        present = counts > 0
-        table = np.zeros(n_classes)
-        table[present] = len(labels) / (present.sum() * counts[present])
-    elif isinstance(class_weight, dict):
-        table = np.ones(n_classes)
-        for label, weight in class_weight.items():
-            if isinstance(label, bool) or not isinstance(label, numbers.Integral) or not 0 <= label < n_classes:
-                raise ValueError(f"class_weight keys must be class labels in [0, {n_classes - 1}]; got {label!r}.")
-            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (weight >= 0 and weight < np.inf):
-                raise ValueError(f"class_weight values must be finite numbers >= 0; got {weight!r} for {label}.")
-            table[label] = weight
-    else:
-        raise TypeError(f"class_weight must be 'balanced', a dict or None; got {type(class_weight).__name__}.")
-    return table[labels]
-
-
-def training_data(model, X, y, sample_weight, class_weight):
-    """Validate and convert the training data: ``(X, Y, w)`` as kernel arrays, ``w`` with a positive sum."""
-    X = model._kernel_inputs(X)
-    Y = model._targets(y, X.shape[0])
-    w = check_sample_weight(sample_weight, X.shape[0], model.dtype)
-    extra = check_class_weight(model, class_weight, y)
-    if extra is not None:
-        w = v.to_kernel_array(w * extra, model.dtype)
-        if not (w > 0).any():
-            raise ValueError("class_weight and sample_weight leave every row with weight 0.")
-    return X, Y, w
-
-
-def check_validation(model, validation, validation_fraction):
-    """Check the two ways to give validation data; return (validation tuple or None, fraction or None)."""
-    if validation is not None and validation_fraction is not None:
-        raise ValueError("give validation=(X_val, y_val) or validation_fraction, not both.")
-    if validation is not None:
-        if not isinstance(validation, tuple | list) or len(validation) != 2:
-            raise ValueError("validation must be a pair (X_val, y_val).")
-    if validation_fraction is not None:
-        if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, numbers.Real):
-            raise TypeError(f"validation_fraction must be a number in (0, 1); got {validation_fraction!r}.")
-        if not 0 < validation_fraction < 1:
-            raise ValueError(f"validation_fraction must lie in (0, 1); got {validation_fraction}.")
-    return validation, validation_fraction
-
-
-def check_early_stopping(early_stopping, has_validation):
-    """Return an :class:`EarlyStopping` or None from False/True/an instance."""
-    if early_stopping is None or early_stopping is False:
-        return None
-    if early_stopping is True:
-        early_stopping = EarlyStopping(monitor="val_loss" if has_validation else "loss")
-    if not isinstance(early_stopping, EarlyStopping):
-        raise TypeError(f"early_stopping must be True, False or an EarlyStopping; got {early_stopping!r}.")
-    if early_stopping.monitor == "val_loss" and not has_validation:
-        raise ValueError(
-            "early_stopping monitors 'val_loss', so fit needs validation=(X_val, y_val) or validation_fraction; "
-            "or use EarlyStopping(monitor='loss')."
-        )
-    return early_stopping
-
-
-def check_callbacks(callbacks):
-    """Return the callbacks as a list of callables ``f(epoch, logs)``."""
-    if callbacks is None:
-        return []
-    if callable(callbacks) or hasattr(callbacks, "on_epoch_end"):
-        callbacks = [callbacks]
-    result = []
-    for callback in callbacks:
-        if hasattr(callback, "on_epoch_end"):
-            result.append(callback.on_epoch_end)
-        elif callable(callback):
-            result.append(callback)
-        else:
-            raise TypeError(f"callbacks must be callables f(epoch, logs) or have on_epoch_end; got {callback!r}.")
-    return result
+    def summary(self):
+        """Return the :class:`TrainingSummary` of this state."""
+        return TrainingSummary(int(self.epochs_done), int(self.samples_seen), repr(self.optimizer))
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Metrics
-
-
-def metric_code(model):
-    """What the epoch kernel accumulates for the model's training metric."""
-    if model.output == "softmax":
-        return _train.ACCURACY_ARGMAX
-    if model.output == "sigmoid":
-        return _train.ACCURACY_THRESHOLD
-    return _train.SQUARED_ERROR
 
 
 def total_squares(Y, w):
@@ -315,9 +224,9 @@ def r2_from_squares(sse, sst):
 
 def metric_value(code, A, Y, w):
     """The metric of outputs ``A`` against targets ``Y`` with row weights ``w`` (NumPy, for validation data)."""
-    if code == _train.ACCURACY_ARGMAX:
+    if code == _codes.METRIC_ACCURACY_ARGMAX:
         right = A.argmax(axis=1) == Y.argmax(axis=1)
-    elif code == _train.ACCURACY_THRESHOLD:
+    elif code == _codes.METRIC_ACCURACY_THRESHOLD:
         right = ((A >= 0.5) == (Y >= 0.5)).all(axis=1)
     else:
         sse = (w[:, None] * (A.astype(np.float64) - Y) ** 2).sum(axis=0)
@@ -374,7 +283,8 @@ def _epoch_order(rng, n, shuffle):
     return np.arange(n, dtype=np.int64)
 
 
-def _split_validation(X, Y, w, fraction, rng):
+def split_validation(X, Y, w, fraction, rng):
+    """Hold out ``fraction`` of the rows, chosen with ``rng``: return ``(X, Y, w)`` for training and for validation."""
     n = X.shape[0]
     n_val = int(math.ceil(fraction * n))
     if n_val < 1 or n - n_val < 1:
@@ -389,35 +299,39 @@ def _split_validation(X, Y, w, fraction, rng):
             f"validation_fraction={fraction} leaves the {'training' if not (w[train] > 0).any() else 'validation'} "
             "rows with zero total sample_weight; give validation data explicitly or use another seed or fraction."
         )
-    return X[train], Y[train], w[train], (X[val], Y[val], w[val])
+    return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
 
 
 class _Trainer:
-    """Runs epochs of one model with one optimizer state, over preallocated workspaces."""
+    """Runs epochs of one network with one optimizer state, over preallocated workspaces."""
 
-    def __init__(self, model, X, Y, w, batch_size, alpha, state, record_norms):
-        self.model, self.X, self.Y, self.w = model, X, Y, w
+    def __init__(self, engine, params, data, batch_size, alpha, state, record_norms):
+        self.engine, self.params = engine, params
+        self.X, self.Y, self.w = data
         self.alpha = alpha
         self.state = state
         self.record_norms = bool(record_norms)
-        self.nb = min(batch_size, X.shape[0])
-        lay, dtype = model._layout, model.dtype
-        self.xb = np.empty(self.nb * model.sizes[0], dtype=dtype)
-        self.yb = np.empty(self.nb * model.sizes[-1], dtype=dtype)
-        self.wb = np.empty(self.nb, dtype=dtype)
-        self.zs, self.acts, self.dlts = (np.empty(self.nb * lay.width_sum, dtype=dtype) for _ in range(3))
-        self.wt = np.empty(SMALL_LAYER_WEIGHTS, dtype=dtype)
-        self.grads = np.empty_like(model.params)
-        self.snapshot = np.empty_like(model.params)
-        self.metric_code = metric_code(model)
-        self.metric_acc = np.zeros(model.sizes[-1] if self.metric_code == _train.SQUARED_ERROR else 1)
-        self.norms_acc = np.zeros(model.n_layers)
-        self.sst = total_squares(Y, w) if self.metric_code == _train.SQUARED_ERROR else None
-        self.total_weight = float(np.sum(w, dtype=np.float64))
+        self.nb = min(batch_size, self.X.shape[0])
+        dtype = params.dtype
+        n_in, n_out = self.X.shape[1], self.Y.shape[1]
+        self.batch = (
+            np.empty(self.nb * n_in, dtype=dtype),
+            np.empty(self.nb * n_out, dtype=dtype),
+            np.empty(self.nb, dtype=dtype),
+        )
+        self.workspace = engine.workspace(self.nb, dtype)
+        self.grads = np.empty_like(params)
+        self.snapshot = np.empty_like(params)
+        self.metric_code = engine.metric_code
+        squared_error = self.metric_code == _codes.METRIC_SQUARED_ERROR
+        self.metric_acc = np.zeros(n_out if squared_error else 1)
+        self.norms_acc = np.zeros(engine.layout.n_layers)
+        self.sst = total_squares(self.Y, self.w) if squared_error else None
+        self.total_weight = float(np.sum(self.w, dtype=np.float64))
 
     def run_epoch(self, order):
         """Train one epoch over the rows in ``order``; return (loss, lr, training metric, norms, seconds)."""
-        model, state = self.model, self.state
+        params, state = self.params, self.state
         optimizer = state.optimizer
         lr = optimizer.schedule.rate(state.schedule_state, state.epochs_done, state.samples_seen)
         hyper = optimizer.hyperparameters(lr, self.alpha)
@@ -425,18 +339,16 @@ class _Trainer:
         self.norms_acc[:] = 0
         # Optimizer state is restored with the parameters when an epoch diverges: snapshot both.
         saved_state = (state.state1.copy(), state.state2.copy(), state.step.copy())
-        np.copyto(self.snapshot, model.params)
+        np.copyto(self.snapshot, params)
         start = time.perf_counter()
-        loss = _train.train_epoch(
-            self.X, self.Y, self.w, order, self.nb,
-            optimizer.code, hyper, model.params, self.grads, state.state1, state.state2, state.step,
-            *model._layout_args(), model._loss_code, model.bias,
-            self.metric_code, self.record_norms,
-            self.xb, self.yb, self.wb, self.zs, self.acts, self.dlts, self.wt, self.metric_acc, self.norms_acc,
+        loss = self.engine.train_epoch(
+            self.X, self.Y, self.w, order, self.nb, (optimizer.code, hyper),
+            (params, self.grads, state.state1, state.state2), state.step, self.workspace, self.batch,
+            (self.metric_acc, self.norms_acc), self.record_norms,
         )  # fmt: skip
         seconds = time.perf_counter() - start
-        if not (np.isfinite(loss) and v.all_finite_array(model.params)):
-            np.copyto(model.params, self.snapshot)
+        if not (np.isfinite(loss) and v.all_finite_array(params)):
+            np.copyto(params, self.snapshot)
             state.state1[...], state.state2[...], state.step[...] = saved_state
             epoch = state.epochs_done + 1
             raise TrainingDivergedError(
@@ -446,7 +358,7 @@ class _Trainer:
             )
         # Every epoch visits every row once, so the total weight is the same each time.
         weight = self.total_weight if len(order) == len(self.w) else float(np.sum(self.w[order]))
-        if self.metric_code == _train.SQUARED_ERROR:
+        if self.metric_code == _codes.METRIC_SQUARED_ERROR:
             metric = r2_from_squares(self.metric_acc, self.sst)
         else:
             metric = float(self.metric_acc[0] / weight)
@@ -454,58 +366,36 @@ class _Trainer:
         norms = self.norms_acc / n_batches if self.record_norms else None
         state.epochs_done += 1
         state.samples_seen += len(order)
-        return float(loss), lr, metric, norms, seconds
+        return loss, lr, metric, norms, seconds
 
 
-def check_fit_flags(shuffle, verbose, record_gradient_norms):
-    """The boolean options of fit."""
-    v.check_bool(shuffle, "shuffle")
-    v.check_bool(record_gradient_norms, "record_gradient_norms")
-    if not isinstance(verbose, bool | int):
-        raise TypeError(f"verbose must be True or False; got {verbose!r}.")
+def _new_history(metric_code):
+    return History(metric_name="r2" if metric_code == _codes.METRIC_SQUARED_ERROR else "accuracy")
 
 
 def fit(
-    model, X, y, *, epochs, batch_size, optimizer, shuffle, validation, validation_fraction, early_stopping,
-    sample_weight, class_weight, alpha, tol, n_iter_no_change, callbacks, verbose, seed, record_gradient_norms,
+    engine, params, data, state, rng, *, epochs, batch_size, alpha, shuffle, validation, evaluate, stopper, tol,
+    n_iter_no_change, callbacks, verbose, record_norms,
 ):  # fmt: skip
-    """The body of :meth:`Model.fit` (documented there)."""
-    epochs = v.check_int(epochs, "epochs", 0)
-    batch_size = v.check_int(batch_size, "batch_size", 1)
-    check_fit_flags(shuffle, verbose, record_gradient_norms)
-    optimizer = resolve_optimizer(optimizer)
-    alpha = check_alpha(alpha)
-    if tol is not None:
-        if isinstance(tol, bool) or not isinstance(tol, numbers.Real) or not tol >= 0:
-            raise ValueError(f"tol must be None or a number >= 0; got {tol!r}.")
-        tol = float(tol)
-    n_iter_no_change = v.check_int(n_iter_no_change, "n_iter_no_change", 1)
-    validation, validation_fraction = check_validation(model, validation, validation_fraction)
-    stopper = check_early_stopping(early_stopping, validation is not None or validation_fraction is not None)
-    callbacks = check_callbacks(callbacks)
-    rng = model._rng if seed is None else v.check_seed(seed)
-    v.assert_all_finite(model.params, "the model's params")
+    """Run the epochs of :meth:`Model.fit` (which checks the arguments and documents them); return the History.
 
-    X, Y, w = training_data(model, X, y, sample_weight, class_weight)
-    val = None
-    if validation_fraction is not None:
-        X, Y, w, val = _split_validation(X, Y, w, validation_fraction, rng)
-    elif validation is not None:
-        X_val = model._kernel_inputs(validation[0], name="validation X")  # checked before any epoch runs
-        val = (X_val, model._targets(validation[1], X_val.shape[0], name="validation y"), None)
-
-    state = TrainState.fresh(model, optimizer, epochs)
-    trainer = _Trainer(model, X, Y, w, batch_size, alpha, state, record_gradient_norms)
-    history = History(metric_name="r2" if trainer.metric_code == _train.SQUARED_ERROR else "accuracy")
+    ``data`` and ``validation`` are ``(X, Y, w)`` triples in the kernels' form (``validation``'s ``w`` may be None),
+    ``evaluate(X, Y, w, name)`` returns the outputs and loss of validation data, and ``state`` is the
+    :class:`TrainState` the epochs advance (left as it was before an epoch that diverges).
+    """
+    trainer = _Trainer(engine, params, data, batch_size, alpha, state, record_norms)
+    schedule = state.optimizer.schedule
+    history = _new_history(trainer.metric_code)
     progress = Progress(verbose, epochs)
-    best = math.inf
     best_params = None
-    wait = 0
-    tol_best, tol_count = math.inf, 0
+    if stopper is not None:
+        plateau = Plateau(stopper.patience, stopper.min_delta, rule="keras")
+    if tol is not None:
+        tol_plateau = Plateau(n_iter_no_change + 1, tol)
+    n_rows = data[0].shape[0]
     try:
         for epoch in range(1, epochs + 1):
-            order = _epoch_order(rng, X.shape[0], shuffle)
-            loss, lr, metric, norms, seconds = trainer.run_epoch(order)
+            loss, lr, metric, norms, seconds = trainer.run_epoch(_epoch_order(rng, n_rows, shuffle))
             history.loss.append(loss)
             history.metric.append(metric)
             history.lr.append(lr)
@@ -513,34 +403,29 @@ def fit(
             if norms is not None:
                 history.grad_norms.append(norms)
             logs = {"loss": loss, history.metric_name: metric}
-            if val is not None:
-                X_val, Y_val, w_val = val
-                A_val, val_loss = model._output_and_loss(X_val, Y_val, w_val, name="validation X")
-                val_metric = metric_value(trainer.metric_code, A_val, Y_val, np.ones(len(Y_val)) if w_val is None else w_val)
+            if validation is not None:
+                X_val, Y_val, w_val = validation
+                A_val, val_loss = evaluate(X_val, Y_val, w_val, "validation X")
+                w_metric = np.ones(len(Y_val)) if w_val is None else w_val
+                val_metric = metric_value(trainer.metric_code, A_val, Y_val, w_metric)
                 history.val_loss.append(val_loss)
                 history.val_metric.append(val_metric)
                 logs.update({"val_loss": val_loss, f"val_{history.metric_name}": val_metric})
             logs["lr"] = lr
             progress.update(epoch, logs)
-            monitored = logs.get("val_loss", loss)
 
             if stopper is not None:
-                value = logs["val_loss"] if stopper.monitor == "val_loss" else loss
-                if value < best - stopper.min_delta:
-                    best, wait = value, 0
+                if plateau.update(logs["val_loss"] if stopper.monitor == "val_loss" else loss):
                     history.best_epoch = epoch
                     if stopper.restore_best_weights:
-                        best_params = model.params.copy()
-                else:
-                    wait += 1
-                    if wait >= stopper.patience:
-                        history.stop_reason = "early_stopping"
+                        best_params = params.copy()
+                if plateau.exhausted:
+                    history.stop_reason = "early_stopping"
             if tol is not None and history.stop_reason is None:
-                tol_count = tol_count + 1 if loss > tol_best - tol else 0
-                tol_best = min(tol_best, loss)
-                if tol_count > n_iter_no_change:
+                tol_plateau.update(loss)
+                if tol_plateau.exhausted:
                     history.stop_reason = "tol"
-            if history.stop_reason is None and optimizer.schedule.observe(state.schedule_state, monitored):
+            if history.stop_reason is None and schedule.observe(state.schedule_state, logs.get("val_loss", loss)):
                 history.stop_reason = "schedule"
             for callback in callbacks:
                 if callback(epoch, dict(logs)) and history.stop_reason is None:
@@ -550,44 +435,20 @@ def fit(
     finally:
         progress.close()
     if best_params is not None:
-        np.copyto(model.params, best_params)
+        np.copyto(params, best_params)
     else:
         history.best_epoch = None
-    model._train_state = state
     return history
 
 
-def partial_fit(model, X, y, *, batch_size, optimizer, sample_weight, class_weight, alpha, shuffle, seed):
-    """The body of :meth:`Model.partial_fit` (documented there)."""
-    batch_size = v.check_int(batch_size, "batch_size", 1)
-    check_fit_flags(shuffle, False, False)
-    alpha = check_alpha(alpha)
-    rng = model._rng if seed is None else v.check_seed(seed)
-    state = model._train_state
-    if state is None or (optimizer is not None and resolve_optimizer(optimizer) != state.optimizer):
-        state = TrainState.fresh(model, resolve_optimizer(optimizer), 0)
-    schedule = state.optimizer.schedule
-    if isinstance(schedule, Cosine) and schedule.epochs is None and state.schedule_state["epochs"] == 0:
-        raise ValueError(
-            "a Cosine schedule in partial_fit needs its length: use Cosine(epochs=...), the number of passes planned."
-        )
-    v.assert_all_finite(model.params, "the model's params")
-    X, Y, w = training_data(model, X, y, sample_weight, class_weight)
-    trainer = _Trainer(model, X, Y, w, batch_size, alpha, state, False)
-    order = _epoch_order(rng, X.shape[0], shuffle)
-    loss, lr, metric, _, seconds = trainer.run_epoch(order)
-    schedule.observe(state.schedule_state, loss)  # an Adaptive schedule decays between passes too
-    model._train_state = state
-    history = History(metric_name="r2" if trainer.metric_code == _train.SQUARED_ERROR else "accuracy")
+def partial_fit(engine, params, data, state, rng, *, batch_size, alpha, shuffle):
+    """Run the one pass of :meth:`Model.partial_fit` (documented there); return its History."""
+    trainer = _Trainer(engine, params, data, batch_size, alpha, state, False)
+    loss, lr, metric, _, seconds = trainer.run_epoch(_epoch_order(rng, data[0].shape[0], shuffle))
+    state.optimizer.schedule.observe(state.schedule_state, loss)  # an Adaptive schedule decays between passes too
+    history = _new_history(trainer.metric_code)
     history.loss.append(loss)
     history.metric.append(metric)
     history.lr.append(lr)
     history.seconds.append(seconds)
     return history
-
-
-def check_alpha(alpha):
-    """The L2 penalty: a finite number >= 0."""
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not (0 <= alpha < np.inf):
-        raise ValueError(f"alpha must be a finite number >= 0; got {alpha!r}.")
-    return float(alpha)

@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import fastmlp as fm
+import fastmlp._modelfile
 import fastmlp.io as fio
 from fastmlp.io import ModelFileError, load, load_with_metadata, save_model
 
@@ -227,7 +228,8 @@ def test_a_failed_save_leaves_the_target_untouched_and_no_temporary_file(tmp_pat
         opened.append(file)
         return _FailingFile(f, 300, exc) if "w" in mode else f
 
-    monkeypatch.setattr(fio, "open", failing_open, raising=False)
+    # The writing is done by the format module, fastmlp._modelfile, behind save_model.
+    monkeypatch.setattr(fastmlp._modelfile, "open", failing_open, raising=False)
     with pytest.raises(type(exc)):
         save_model(fm.Model([3, 40, 1], seed=2), target)
     monkeypatch.undo()
@@ -246,7 +248,7 @@ def test_a_failed_rename_leaves_the_target_untouched(tmp_path, monkeypatch):
     def failing_replace(src, dst):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(fio.os, "replace", failing_replace)
+    monkeypatch.setattr(os, "replace", failing_replace)
     with pytest.raises(PermissionError):
         save_model(fm.Model([3, 1], seed=2), target)
     monkeypatch.undo()

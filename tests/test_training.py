@@ -507,10 +507,10 @@ def test_float32_momentum_just_below_one_still_decays():
     from fastmlp._jit import optimizers as kernel
 
     hyper = np.zeros(kernel.N_HYPER)
-    hyper[kernel.LR], hyper[kernel.MOMENTUM] = 0.1, 0.99999999
+    hyper[kernel.HYPER_LR], hyper[kernel.HYPER_MOMENTUM] = 0.1, 0.99999999
     params, grads = np.zeros(3, np.float32), np.zeros(3, np.float32)
     velocity = np.ones(3, np.float32)
     layout = np.array([1, 3], dtype=np.int64), np.array([0], dtype=np.int64)
-    kernel.optimizer_step(kernel.SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64))
+    kernel.optimizer_step(kernel.OPT_SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64))
     assert np.all(velocity == np.nextafter(np.float32(1), np.float32(0)))
     assert np.all(params == velocity)

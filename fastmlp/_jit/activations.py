@@ -9,14 +9,14 @@ import math
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
-IDENTITY = 0
-SIGMOID = 1
-TANH = 2
-RELU = 3
-LEAKY_RELU = 4
-SOFTMAX = 5
+ACT_IDENTITY = 0
+ACT_SIGMOID = 1
+ACT_TANH = 2
+ACT_RELU = 3
+ACT_LEAKY_RELU = 4
+ACT_SOFTMAX = 5
 
 LEAKY_RELU_SLOPE = 0.01
 
@@ -69,7 +69,7 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
     m, n = Z.shape
     if use_bias:
         add_bias(b, Z)
-    if code == SOFTMAX:
+    if code == ACT_SOFTMAX:
         for i in range(m):
             # Subtracting the row maximum keeps every exp in (0, 1].
             z_max = Z[i, 0]
@@ -87,10 +87,10 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
         return
     z = flat_view(Z)
     a = flat_view(A)
-    if code == IDENTITY:
+    if code == ACT_IDENTITY:
         for t in range(z.shape[0]):
             a[t] = z[t]
-    elif code == SIGMOID:
+    elif code == ACT_SIGMOID:
         for t in range(z.shape[0]):
             z_t = z[t]
             if z_t >= 0:
@@ -98,14 +98,14 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
             else:
                 e = math.exp(z_t)
                 a[t] = e / (1.0 + e)
-    elif code == TANH:
+    elif code == ACT_TANH:
         for t in range(z.shape[0]):
             a[t] = math.tanh(z[t])
-    elif code == RELU:
+    elif code == ACT_RELU:
         for t in range(z.shape[0]):
             z_t = z[t]
             a[t] = 0.0 if z_t < 0 else z_t
-    elif code == LEAKY_RELU:
+    elif code == ACT_LEAKY_RELU:
         for t in range(z.shape[0]):
             z_t = z[t]
             a[t] = LEAKY_RELU_SLOPE * z_t if z_t < 0 else z_t
@@ -118,7 +118,7 @@ def multiply_by_derivative(code, Z, A, E):
     Parameters
     ----------
     code : int
-        A hidden-layer activation code (not ``SOFTMAX``, whose Jacobian is not diagonal).
+        A hidden-layer activation code (not ``ACT_SOFTMAX``, whose Jacobian is not diagonal).
     Z : ndarray of shape (m, n)
         Pre-activations of the layer, C-contiguous.
     A : ndarray of shape (m, n)
@@ -131,24 +131,24 @@ def multiply_by_derivative(code, Z, A, E):
     g' is written from the stored activation where that is cheaper: sigmoid ``A (1 - A)``, tanh ``1 - A**2``.
     At the ReLU kink (z = 0) the derivative is taken as 0, as scikit-learn and PyTorch do.
     """
-    if code == IDENTITY:
+    if code == ACT_IDENTITY:
         return
     z = flat_view(Z)
     a = flat_view(A)
     e = flat_view(E)
-    if code == SIGMOID:
+    if code == ACT_SIGMOID:
         for t in range(e.shape[0]):
             a_t = a[t]
             e[t] *= a_t * (1.0 - a_t)
-    elif code == TANH:
+    elif code == ACT_TANH:
         for t in range(e.shape[0]):
             a_t = a[t]
             e[t] *= 1.0 - a_t * a_t
-    elif code == RELU:
+    elif code == ACT_RELU:
         for t in range(e.shape[0]):
             if not z[t] > 0:
                 e[t] = 0.0
-    elif code == LEAKY_RELU:
+    elif code == ACT_LEAKY_RELU:
         for t in range(e.shape[0]):
             if not z[t] > 0:
                 e[t] *= LEAKY_RELU_SLOPE

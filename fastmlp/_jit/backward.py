@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
 
 @jit
@@ -107,7 +107,7 @@ def delta_times_weights_t(delta, W, wt, E):
 
 
 @jit
-def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt):
+def backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt):
     """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's loss J.
 
     J is the weighted mean ``sum_i w_i loss_i / sum(w)``: the plain mean when every weight is 1.
@@ -120,7 +120,7 @@ def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bia
         Targets in the output layer's encoding (one-hot rows for softmax).
     w : ndarray of shape (m,)
         Row weights, >= 0 with a positive sum.
-    params, sizes, woff, boff, aoff, codes, use_bias
+    params, net, use_bias
         As for :func:`fastmlp._jit.forward.forward`.
     loss_code : int
         The loss paired with the output activation (:mod:`fastmlp._jit.losses`).
@@ -138,6 +138,7 @@ def backward(X, Y, w, params, sizes, woff, boff, aoff, codes, loss_code, use_bia
     float
         The loss J over the batch, at the parameters used by the forward pass.
     """
+    sizes, woff, boff, aoff, codes = net
     m = X.shape[0]
     last = sizes.shape[0] - 2
     w_sum = weight_sum(w)

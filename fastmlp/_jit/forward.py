@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
 
 @jit(inline=True)
@@ -19,7 +19,7 @@ def _bias_or_placeholder(params, sizes, boff, k, use_bias):
 
 
 @jit
-def forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
+def forward(X, params, net, use_bias, zs, acts):
     """Run the forward pass, keeping every layer's Z and A (what backpropagation needs).
 
     Parameters
@@ -28,10 +28,9 @@ def forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
         Input batch, C-contiguous, the dtype of ``params``.
     params : ndarray of shape (n_params,)
         Flat parameter vector; see :mod:`fastmlp._jit.layout`.
-    sizes, woff, boff, aoff : ndarray of int64
-        Layer widths and offsets; see :mod:`fastmlp._jit.layout`.
-    codes : ndarray of int64, shape (n_layers,)
-        Activation code of each layer, the output activation last.
+    net : tuple of ndarray of int64
+        The network's layout ``(sizes, woff, boff, aoff, codes)``: layer widths and offsets (see
+        :mod:`fastmlp._jit.layout`), and the activation code of each layer, the output activation last.
     use_bias : bool
         Whether layers have biases (``boff`` is ignored when False).
     zs, acts : ndarray of shape (>= m * aoff[-1],)
@@ -41,6 +40,7 @@ def forward(X, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts):
     -----
     Unchecked preconditions: shapes agree with ``sizes``, all float arrays share one dtype, and ``X`` is finite.
     """
+    sizes, woff, boff, aoff, codes = net
     m = X.shape[0]
     n_layers = sizes.shape[0] - 1
     A_prev = X
@@ -59,7 +59,7 @@ OUTPUT_NOT_FINITE = 2  # outputs written, some NaN or infinite
 
 
 @jit
-def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out, check_input):
+def predict_into(X, params, net, use_bias, acts, out, check_input):
     """Run the forward pass keeping only what prediction needs, write the output activations to ``out``, and check
     that they are finite.
 
@@ -70,7 +70,7 @@ def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out,
     ----------
     X : ndarray of shape (m, sizes[0])
         Input rows, C-contiguous, the dtype of ``params``.
-    params, sizes, woff, boff, aoff, codes, use_bias
+    params, net, use_bias
         As for :func:`forward`.
     acts : ndarray of shape (>= m * aoff[-2],)
         Workspace for the hidden layers. Modified in place.
@@ -91,6 +91,7 @@ def predict_into(X, params, sizes, woff, boff, aoff, codes, use_bias, acts, out,
     """
     if check_input and not all_finite(flat_view(X)):
         return INPUT_NOT_FINITE
+    sizes, woff, boff, aoff, codes = net
     m = X.shape[0]
     n_layers = sizes.shape[0] - 1
     A_prev = X

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -18,11 +18,11 @@ import math
 
 from ._config import jit
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
-MSE = 0
-BINARY_CROSSENTROPY = 1
-CROSSENTROPY = 2
+LOSS_MSE = 0
+LOSS_BINARY_CROSSENTROPY = 1
+LOSS_CROSSENTROPY = 2
 
 
 @jit
@@ -71,7 +71,7 @@ def loss_sum(code, Z, A, Y, w):
         The summed loss, accumulated in float64 whatever the dtype of the arrays.
     """
     m, n = Z.shape
-    if code == MSE:
+    if code == LOSS_MSE:
         # Two rows at a time into two running sums: the float64 sum is otherwise one long chain of dependent adds.
         even = odd = 0.0
         i = 0
@@ -95,11 +95,11 @@ def loss_sum(code, Z, A, Y, w):
     total = 0.0
     for i in range(m):
         row = 0.0
-        if code == BINARY_CROSSENTROPY:
+        if code == LOSS_BINARY_CROSSENTROPY:
             for j in range(n):
                 z = float(Z[i, j])
                 row += max(z, 0.0) - z * Y[i, j] + math.log1p(math.exp(-abs(z)))
-        elif code == CROSSENTROPY:
+        elif code == LOSS_CROSSENTROPY:
             z_max = float(Z[i, 0])
             for j in range(1, n):
                 if Z[i, j] > z_max:

@@ -7,14 +7,14 @@ from .backward import add_weight_penalty_gradient, backward, weight_square_sum
 from .forward import forward
 from .layout import layer_view, matrix_view
 from .losses import weight_sum
-from .optimizers import ALPHA, optimizer_step
+from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "cf71973f17223689e205cce35e1129f130a7f0e195424e418f8bfd0bf04dbaaf"
+_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
-ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
-ACCURACY_THRESHOLD = 1  # sigmoid: weighted count of rows whose every output is on the target's side of 0.5
-SQUARED_ERROR = 2  # identity: weighted sum of squared errors, per output (for R^2)
+METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
+METRIC_ACCURACY_THRESHOLD = 1  # sigmoid: weighted count of rows whose every output is on the target's side of 0.5
+METRIC_SQUARED_ERROR = 2  # identity: weighted sum of squared errors, per output (for R^2)
 
 
 @jit
@@ -43,7 +43,7 @@ def accumulate_metric(metric_code, A, Y, w, acc):
     Parameters
     ----------
     metric_code : int
-        ACCURACY_ARGMAX, ACCURACY_THRESHOLD or SQUARED_ERROR.
+        METRIC_ACCURACY_ARGMAX, METRIC_ACCURACY_THRESHOLD or METRIC_SQUARED_ERROR.
     A, Y : ndarray of shape (m, n_out)
         Outputs and targets of the batch.
     w : ndarray of shape (m,)
@@ -53,7 +53,7 @@ def accumulate_metric(metric_code, A, Y, w, acc):
         output j.
     """
     m, n = A.shape
-    if metric_code == SQUARED_ERROR:
+    if metric_code == METRIC_SQUARED_ERROR:
         # Per output, two rows at a time into two running sums (see losses.weight_sum for why).
         for j in range(n):
             even = odd = 0.0
@@ -70,7 +70,7 @@ def accumulate_metric(metric_code, A, Y, w, acc):
             acc[j] += even + odd
         return
     for i in range(m):
-        if metric_code == ACCURACY_ARGMAX:
+        if metric_code == METRIC_ACCURACY_ARGMAX:
             best_a = 0
             best_y = 0
             for j in range(1, n):
@@ -80,7 +80,7 @@ def accumulate_metric(metric_code, A, Y, w, acc):
                     best_y = j
             if best_a == best_y:
                 acc[0] += w[i]
-        elif metric_code == ACCURACY_THRESHOLD:
+        elif metric_code == METRIC_ACCURACY_THRESHOLD:
             right = True
             for j in range(n):
                 right &= (A[i, j] >= 0.5) == (Y[i, j] >= 0.5)
@@ -90,16 +90,13 @@ def accumulate_metric(metric_code, A, Y, w, acc):
 
 @jit
 def train_epoch(
-    X, Y, w, order, batch_size,
-    opt_code, hyper, params, grads, state1, state2, step,
-    sizes, woff, boff, aoff, codes, loss_code, use_bias,
-    metric_code, record_norms,
-    xb, yb, wb, zs, acts, dlts, wt, metric_acc, norms_acc,
+    X, Y, w, order, batch_size, net, loss_code, use_bias, opt_code, hyper, vectors, step, workspace, batch,
+    metric_code, record_norms, metric_acc, norms_acc,
 ):  # fmt: skip
     """Run one epoch of minibatch training and return the epoch's loss.
 
     Batches are consecutive runs of ``batch_size`` indices from ``order`` (the last one may be shorter). Each is
-    gathered into ``xb``/``yb``/``wb``, then: forward, backward, the L2 penalty's gradient, the training metric,
+    gathered into the ``batch`` buffers, then: forward, backward, the L2 penalty's gradient, the training metric,
     the gradient norms (on request), and one optimizer step.
 
     Parameters
@@ -114,20 +111,24 @@ def train_epoch(
         Row indices into ``X`` in the order to visit them (a permutation when shuffling).
     batch_size : int
         Rows per gradient step, >= 1.
-    opt_code, hyper, params, grads, state1, state2, step
-        As for :func:`fastmlp._jit.optimizers.optimizer_step`; ``hyper[ALPHA]`` is the L2 penalty.
-    sizes, woff, boff, aoff, codes, loss_code, use_bias
+    net, loss_code, use_bias
         As for :func:`fastmlp._jit.backward.backward`.
+    opt_code, hyper
+        As for :func:`fastmlp._jit.optimizers.optimizer_step`; ``hyper[HYPER_ALPHA]`` is the L2 penalty.
+    vectors : tuple of ndarray of shape (n_params,)
+        ``(params, grads, state1, state2)``: the parameters, the gradient buffer and the optimizer state, as for
+        :func:`fastmlp._jit.optimizers.optimizer_step`. All modified in place.
+    step : ndarray of int64, shape (1,)
+        Adam's step count. Modified in place.
+    workspace : tuple of ndarray
+        ``(zs, acts, dlts, wt)``: the layer workspaces of at least ``batch_size * aoff[-1]`` values each, and the
+        scratch for transposed weights, as for :func:`fastmlp._jit.backward.backward`.
+    batch : tuple of ndarray
+        ``(xb, yb, wb)``: flat buffers for a shuffled batch's rows, of at least ``batch_size`` rows each.
     metric_code : int
         What to accumulate in ``metric_acc`` (see :func:`accumulate_metric`).
     record_norms : bool
         Whether to add each batch's per-layer weight-gradient norm to ``norms_acc``.
-    xb, yb, wb : ndarray
-        Batch workspaces of at least ``batch_size`` rows (flat for ``xb`` and ``yb``).
-    zs, acts, dlts : ndarray of shape (>= batch_size * aoff[-1],)
-        Layer workspaces.
-    wt : ndarray
-        Scratch for transposed weights, as for :func:`fastmlp._jit.backward.backward`.
     metric_acc : ndarray of float64
         Metric accumulator. Modified in place (added to).
     norms_acc : ndarray of float64, shape (n_layers,)
@@ -145,11 +146,15 @@ def train_epoch(
     Unchecked preconditions: every index in ``order`` is a valid row; weights are >= 0; workspaces are large
     enough. A batch whose weights are all 0 contributes nothing and makes no step.
     """
+    sizes, woff, _, aoff, _ = net
+    params, grads, state1, state2 = vectors
+    zs, acts, dlts, wt = workspace
+    xb, yb, wb = batch
     n = order.shape[0]
     n_in = sizes[0]
     n_out = sizes[sizes.shape[0] - 1]
     last = sizes.shape[0] - 2
-    alpha = hyper[ALPHA]
+    alpha = hyper[HYPER_ALPHA]
     total = 0.0
     total_weight = 0.0
     for start in range(0, n, batch_size):
@@ -172,10 +177,8 @@ def train_epoch(
         batch_weight = weight_sum(w_batch)
         if batch_weight <= 0.0:
             continue
-        forward(Xb, params, sizes, woff, boff, aoff, codes, use_bias, zs, acts)
-        loss = backward(
-            Xb, Yb, w_batch, params, sizes, woff, boff, aoff, codes, loss_code, use_bias, zs, acts, dlts, grads, wt
-        )
+        forward(Xb, params, net, use_bias, zs, acts)
+        loss = backward(Xb, Yb, w_batch, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt)
         total += loss * batch_weight
         total_weight += batch_weight
         if alpha != 0.0:

@@ -1,0 +1,193 @@
+"""The network engine: the one place where Python calls the compiled kernels of :mod:`fastmlp._jit`.
+
+An :class:`Engine` holds what the kernels need to know about one network (its layout, the activation and loss
+codes) and makes every kernel call: the forward pass, the loss, the loss and its gradient (sample weights and the
+L2 penalty included), one training epoch and the prediction into a caller's buffer. :class:`~fastmlp.Model`, the
+training loop, the estimators' L-BFGS and the command line all compute through it.
+
+The engine trusts its inputs, as the kernels do: arrays are C-contiguous, writable, of the parameters' dtype and of
+the right shapes, and inputs are finite. Checking them is the job of :mod:`fastmlp._validation`, once, at the
+public API.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+from . import _codes
+from ._jit import backward as _backward
+from ._jit import forward as _forward
+from ._jit import losses as _losses
+from ._jit import train as _train
+from ._jit.checks import all_finite as _all_finite
+from ._layout import Layout
+
+__all__ = ["INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite"]
+
+PREDICTED = _forward.PREDICTED
+"""What :meth:`Engine.predict_into` returns when it wrote finite outputs."""
+
+INPUT_NOT_FINITE = _forward.INPUT_NOT_FINITE
+"""What :meth:`Engine.predict_into` returns when it was asked to check the input and found NaN or infinity."""
+
+
+def all_finite(flat):
+    """Return True when the 1-D, C-contiguous float32/float64 array ``flat`` holds no NaN and no +-inf."""
+    return bool(_all_finite(flat))
+
+
+class Workspace(NamedTuple):
+    """Buffers for one batch size, reused by every batch of a fit and every chunk of a prediction.
+
+    Attributes
+    ----------
+    zs, acts : ndarray of shape (rows * sum of the layer widths,)
+        Every layer's Z and A, laid out by :meth:`fastmlp._layout.Layout.layer_blocks`.
+    dlts : ndarray
+        Every layer's delta (as ``zs``); empty in a forward-only workspace.
+    wt : ndarray
+        Scratch for the transposed weights of small layers (used by backpropagation).
+    """
+
+    zs: np.ndarray
+    acts: np.ndarray
+    dlts: np.ndarray
+    wt: np.ndarray
+
+
+class Engine:
+    """The compiled network of one configuration.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths, validated.
+    hidden : sequence of str
+        Canonical hidden activation names, one per hidden layer.
+    output : str
+        Canonical output activation name.
+    bias : bool
+        Whether the layers have biases.
+
+    Attributes
+    ----------
+    layout : Layout
+        Offsets of each layer in ``params`` and in the workspaces.
+    loss_name : str
+        The loss paired with ``output``.
+    metric_code : int
+        What the epoch kernel accumulates for the training metric (an ``_codes.METRIC_*`` value).
+    """
+
+    def __init__(self, sizes, hidden, output, bias):
+        self.layout = Layout.build(tuple(sizes), bias)
+        self.bias = bool(bias)
+        self.loss_name = _codes.OUTPUT_LOSSES[output]
+        self.loss_code = _codes.LOSS_CODES[self.loss_name]
+        codes = [_codes.HIDDEN_ACTIVATIONS[name] for name in hidden] + [_codes.OUTPUT_ACTIVATIONS[output]]
+        lay = self.layout
+        self.net = (lay.sizes, lay.woff, lay.boff, lay.aoff, np.array(codes, dtype=np.int64))
+        if output == "softmax":
+            self.metric_code = _codes.METRIC_ACCURACY_ARGMAX
+        elif output == "sigmoid":
+            self.metric_code = _codes.METRIC_ACCURACY_THRESHOLD
+        else:
+            self.metric_code = _codes.METRIC_SQUARED_ERROR
+        self.hidden_width = int(lay.aoff[-2])
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Buffers
+    def workspace(self, rows, dtype, *, backward=True):
+        """Return a :class:`Workspace` for batches of up to ``rows`` rows (forward-only when not ``backward``)."""
+        size = rows * self.layout.width_sum
+        return Workspace(
+            zs=np.empty(size, dtype=dtype),
+            acts=np.empty(size, dtype=dtype),
+            dlts=np.empty(size if backward else 0, dtype=dtype),
+            wt=np.empty(_backward.SMALL_LAYER_WEIGHTS if backward else 0, dtype=dtype),
+        )
+
+    def hidden_buffer(self, rows, dtype):
+        """Return the workspace :meth:`predict_into` needs for up to ``rows`` rows."""
+        return np.empty(rows * self.hidden_width, dtype=dtype)
+
+    def output_block(self, buf, rows):
+        """The output layer's ``(rows, n_out)`` block of a workspace buffer, as a view."""
+        lay = self.layout
+        return buf[rows * lay.aoff[-2] : rows * lay.aoff[-1]].reshape(rows, int(lay.sizes[-1]))
+
+    # ----------------------------------------------------------------------------------------------------------
+    # Kernel calls
+    def forward(self, params, X, ws):
+        """Run the forward pass of ``X``, keeping every layer's Z and A in ``ws``."""
+        _forward.forward(X, params, self.net, self.bias, ws.zs, ws.acts)
+
+    def predict_into(self, params, X, hidden, out, check_input):
+        """Write the outputs for ``X`` into ``out``; return PREDICTED, INPUT_NOT_FINITE or another status.
+
+        ``hidden`` is a buffer from :meth:`hidden_buffer`; ``check_input`` has the kernel check ``X`` first.
+        """
+        return _forward.predict_into(X, params, self.net, self.bias, hidden, out, check_input)
+
+    def forward_loss(self, params, X, Y, w, ws):
+        """Forward ``X``; return the output block (a view into ``ws``) and ``sum_i w_i loss_i`` (no penalty)."""
+        self.forward(params, X, ws)
+        m = X.shape[0]
+        A_out = self.output_block(ws.acts, m)
+        total = _losses.loss_sum(self.loss_code, self.output_block(ws.zs, m), A_out, Y, w)
+        return A_out, float(total)
+
+    def penalty(self, params, alpha, weight_total):
+        """The L2 penalty ``alpha / 2 * sum_k ||W_k||^2 / weight_total`` (biases are not penalised)."""
+        if not alpha:
+            return 0.0
+        lay = self.layout
+        return 0.5 * alpha * _backward.weight_square_sum(params, lay.sizes, lay.woff) / weight_total
+
+    def loss_and_gradient(self, params, X, Y, w, alpha, ws, grads):
+        """Return the loss J at ``params`` (the L2 penalty included) and write dJ/dparams into ``grads``.
+
+        The forward pass, the deltas and the gradient are left in ``ws`` and ``grads``. J is the weighted mean
+        ``sum_i w_i loss_i / sum_i w_i`` plus :meth:`penalty`, whose gradient ``alpha * W_k / sum_i w_i`` is
+        added to ``grads``.
+        """
+        self.forward(params, X, ws)
+        loss = _backward.backward(
+            X, Y, w, params, self.net, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts, grads, ws.wt
+        )
+        if alpha:
+            weight_total = float(np.sum(w, dtype=np.float64))
+            lay = self.layout
+            loss += self.penalty(params, alpha, weight_total)
+            _backward.add_weight_penalty_gradient(params, lay.sizes, lay.woff, alpha / weight_total, grads)
+        return float(loss)
+
+    def train_epoch(self, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators, norms):
+        """Run one training epoch in one compiled call; return its loss (see ``fastmlp._jit.train.train_epoch``).
+
+        Parameters
+        ----------
+        X, Y, w, order, batch_size
+            The data in the kernels' form, the rows to visit in order, and the rows per step.
+        optimizer : tuple
+            ``(code, hyper)``: the optimizer's kernel code and its float64 hyperparameter array.
+        vectors : tuple of ndarray
+            ``(params, grads, state1, state2)``, modified in place.
+        step : ndarray of int64, shape (1,)
+            Adam's step count, modified in place.
+        ws : Workspace
+            For ``batch_size`` rows.
+        batch : tuple of ndarray
+            ``(xb, yb, wb)`` buffers for a gathered batch.
+        accumulators : tuple of ndarray
+            ``(metric_acc, norms_acc)``, added to in place.
+        norms : bool
+            Whether to accumulate per-layer gradient norms.
+        """
+        code, hyper = optimizer
+        metric_acc, norms_acc = accumulators
+        loss = _train.train_epoch(
+            X, Y, w, order, batch_size, self.net, self.loss_code, self.bias, code, hyper, vectors, step, tuple(ws),
+            batch, self.metric_code, norms, metric_acc, norms_acc,
+        )  # fmt: skip
+        return float(loss)
