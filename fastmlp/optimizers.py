@@ -8,13 +8,14 @@ Their state (momentum, Adam's moments and step count) lives with the model being
 import numpy as np
 
 from ._codes import HYPER_INDEX, N_HYPER, OPTIMIZER_CODES
+from ._settings import Settings
 from ._validation import check_fraction, check_nonnegative_float, check_positive_float
 from .schedules import resolve_schedule
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "resolve_optimizer"]
 
 
-class Optimizer:
+class Optimizer(Settings):
     """Base class of the optimizers (not used directly)."""
 
     code = -1
@@ -26,13 +27,6 @@ class Optimizer:
         hyper[HYPER_INDEX["lr"]] = lr
         hyper[HYPER_INDEX["alpha"]] = alpha
         return hyper
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and vars(self) == vars(other)
 
 
 class SGD(Optimizer):

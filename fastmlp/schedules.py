@@ -9,12 +9,13 @@ import math
 import numbers
 
 from ._plateau import Plateau
+from ._settings import Settings
 from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
 
 __all__ = ["Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "resolve_schedule"]
 
 
-class Schedule:
+class Schedule(Settings):
     """Base class: a constant learning rate."""
 
     def start(self, base_lr, epochs):
@@ -28,13 +29,6 @@ class Schedule:
     def observe(self, state, monitored_loss):
         """Record an epoch's monitored loss; return True to ask the fit to stop."""
         return False
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in vars(self).items())
-        return f"{type(self).__name__}({args})"
-
-    def __eq__(self, other):
-        return type(self) is type(other) and vars(self) == vars(other)
 
 
 class Constant(Schedule):
