@@ -7,10 +7,19 @@ status 2) naming the option.
 """
 
 import argparse
-import math
+import functools
 import os
 
-from .._validation import ALIASES, HIDDEN_ACTIVATIONS
+from .._validation import (
+    DTYPES,
+    HIDDEN_ACTIVATIONS,
+    OUTPUT_ACTIVATIONS,
+    check_fraction,
+    check_hidden,
+    check_int,
+    check_positive_float,
+)
+from ..optimizers import OPTIMIZERS
 from .data import READ_CHUNK_ROWS
 from .demo import run_demo
 from .info import run_info
@@ -19,43 +28,32 @@ from .train import run_train
 
 __all__ = ["build_parser"]
 
+_HIDDEN_NAMES = ", ".join(HIDDEN_ACTIVATIONS)
+
 
 # ---------------------------------------------------------------------------------------------------------------
 # Argument types (argparse turns their ArgumentTypeError into a usage error, exit status 2)
 
 
-def _int_at_least(minimum):
+def _number(convert, check, expected):
+    """An argument type: ``convert`` the text (``int`` or ``float``), then let the library's ``check`` judge it."""
+
     def parse(text):
         try:
-            value = int(text)
+            # The checks' own messages name a Python parameter; the option's name comes from argparse.
+            return check(convert(text), "value")
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
-        if value < minimum:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {value}")
-        return value
+            raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}") from None
 
-    parse.__name__ = "integer"
     return parse
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
-    return value
+def _int_at_least(minimum):
+    return _number(int, functools.partial(check_int, minimum=minimum), f"an integer >= {minimum}")
 
 
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}") from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1), got {text!r}")
-    return value
+_positive_float = _number(float, check_positive_float, "a finite number > 0")
+_fraction = _number(float, functools.partial(check_fraction, low_open=True), "a number in (0, 1)")
 
 
 def _layers(text):
@@ -75,12 +73,14 @@ def _layers(text):
 
 
 def _activations(text):
-    names = [part.strip().lower() for part in text.split(",")]
-    for name in names:
-        if ALIASES.get(name, name) not in HIDDEN_ACTIVATIONS:
-            choices = ", ".join(HIDDEN_ACTIVATIONS)
-            raise argparse.ArgumentTypeError(f"unknown activation {name!r}; choose from {choices}")
-    return [ALIASES.get(name, name) for name in names]
+    """``"relu,logistic"`` -> ["relu", "sigmoid"]: canonical names, the library resolving aliases."""
+    activations = []
+    for name in (part.strip().lower() for part in text.split(",")):
+        try:
+            activations.append(check_hidden(name, 1)[0])
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"unknown activation {name!r}; choose from {_HIDDEN_NAMES}") from None
+    return activations
 
 
 def _prediction_path(text):
@@ -115,15 +115,17 @@ def build_parser():
     add("--layers", type=_layers, default=[64], metavar="WIDTHS",
         help="hidden layer widths, e.g. 64,64; 'none' for no hidden layer (default: 64)")  # fmt: skip
     add("--hidden", type=_activations, default=["relu"], metavar="NAMES",
-        help="hidden activation, or one per hidden layer comma-separated: identity, sigmoid, tanh, relu, "
-             "leaky_relu (default: relu)")  # fmt: skip
-    add("--output", choices=["auto", "identity", "sigmoid", "softmax"], default="auto",
+        help=f"hidden activation, or one per hidden layer comma-separated: {_HIDDEN_NAMES} "
+             "(default: relu)")  # fmt: skip
+    add("--output", choices=["auto", *OUTPUT_ACTIVATIONS], default="auto",
         help="output activation and loss (default: auto, chosen from the targets)")  # fmt: skip
-    add("--dtype", choices=["float32", "float64"], default="float32", help="(default: float32)")
+    add("--dtype", choices=list(DTYPES), default="float32", help="(default: float32)")
     add("--epochs", type=_int_at_least(1), default=10, metavar="N", help="(default: 10)")
     add("--batch-size", type=_int_at_least(1), default=32, metavar="N", help="(default: 32)")
-    add("--optimizer", choices=["sgd", "adam", "adamw"], default="adam", help="(default: adam)")
-    add("--lr", type=_positive_float, metavar="RATE", help="learning rate (default: 0.01 for sgd, 0.001 for adam)")
+    add("--optimizer", choices=list(OPTIMIZERS), default="adam", help="(default: adam)")
+    default_lr = {name: optimizer().lr for name, optimizer in OPTIMIZERS.items()}
+    add("--lr", type=_positive_float, metavar="RATE",
+        help=f"learning rate (default: {default_lr['sgd']:g} for sgd, {default_lr['adam']:g} for adam)")  # fmt: skip
     add("--seed", type=_int_at_least(0), default=0, metavar="N", help="seed of weights and shuffling (default: 0)")
     add("--validation-fraction", type=_fraction, metavar="F", help="hold out this fraction of the rows")
     add("--standardize", action="store_true",

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..io import save_model
 from ..model import Model
-from ..optimizers import SGD, Adam, AdamW
+from ..optimizers import OPTIMIZERS
 from .common import EXIT_OK, UsageError, log, say, show_progress
 from .data import data_suffix, load_training_data
 from .targets import prepare_targets
@@ -68,8 +68,8 @@ def run_train(args):
 
     hidden = args.hidden if len(args.hidden) > 1 else args.hidden[0]
     model = Model([X.shape[1], *args.layers, n_out], hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
-    optimizers = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
-    optimizer = optimizers[args.optimizer]() if args.lr is None else optimizers[args.optimizer](lr=args.lr)
+    optimizer_class = OPTIMIZERS[args.optimizer]
+    optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
     callbacks = [_EpochLogger(args.epochs)] if show_progress(args, sys.stderr) else None
     start = time.perf_counter()
