@@ -17,6 +17,8 @@ import numpy as np
 from .._atomic import atomic_path
 from .._validation import as_array
 from ..io import load_with_metadata
+from ..model import DEFAULT_CHUNK_ROWS
+from ..training import class_labels
 from .common import EXIT_OK, log, say, show_progress
 from .data import CsvTable, data_suffix, read_npz_array
 
@@ -71,15 +73,13 @@ class _InputSpec:
     def labels(self, outputs, model_path):
         """Class labels from a classifier's outputs (argmax for softmax, p >= 0.5 for one sigmoid output)."""
         model = self.model
-        if model.output == "softmax":
-            index = outputs.argmax(axis=1)
-        elif model.output == "sigmoid" and model.sizes[-1] == 1:
-            index = (outputs[:, 0] >= 0.5).astype(np.intp)
-        else:
+        try:
+            index = class_labels(model, outputs)
+        except ValueError:  # its message speaks of class_weight
             raise ValueError(
                 f"--labels needs a classifier (softmax, or sigmoid with one output); {model_path} has "
                 f"output {model.output!r} with {model.sizes[-1]} output(s)"
-            )
+            ) from None
         classes = self.classes
         n_classes = model.sizes[-1] if model.output == "softmax" else 2
         if classes is None:
@@ -164,6 +164,8 @@ def run_predict(args):
         "predicting %s rows of %s in chunks of %d rows into %s",
         "the" if n_rows is None else n_rows, args.input, args.chunk_size, args.out,
     )  # fmt: skip
+    # A large --chunk-size sets how much is read at a time, not the kernels' workspace: that stays the library's.
+    kernel_rows = min(args.chunk_size, DEFAULT_CHUNK_ROWS)
     start_time = last_report = time.perf_counter()
     done = 0
     with atomic_path(args.out) as tmp, contextlib.closing(chunks):
@@ -174,7 +176,7 @@ def run_predict(args):
         try:
             for start, chunk in chunks:
                 try:
-                    outputs = model.predict(spec.transform(chunk), chunk_size=min(args.chunk_size, 4096))
+                    outputs = model.predict(spec.transform(chunk), chunk_size=kernel_rows)
                 except ValueError as exc:
                     raise ValueError(f"{args.input}: {_locate(chunk, start)}{exc}") from None
                 writer.write(start, spec.labels(outputs, args.model) if args.labels else outputs)
@@ -194,7 +196,7 @@ def run_predict(args):
 
 
 def _locate(chunk, start):
-    """``"row N: "`` for the first row of ``chunk`` holding NaN or infinity, else ``""``."""
+    """``"data row N (counting from 0): "`` for the first row of ``chunk`` holding NaN or infinity, else ``""``."""
     finite = np.isfinite(np.asarray(chunk, dtype=np.float64)).all(axis=1)
     bad = np.flatnonzero(~finite)
     return f"data row {start + int(bad[0])} (counting from 0): " if bad.size else ""

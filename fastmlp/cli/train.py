@@ -13,6 +13,7 @@ import time
 
 import numpy as np
 
+from .._validation import check_hidden
 from ..io import save_model
 from ..model import Model
 from ..optimizers import OPTIMIZERS
@@ -37,8 +38,13 @@ class _EpochLogger:
 def run_train(args):
     """Run ``fastmlp train``; return the exit status."""
     data_suffix(args.data, "DATA")
-    if len(args.hidden) not in (1, len(args.layers)) or (len(args.hidden) > 1 and not args.layers):
-        raise UsageError(f"--hidden gives {len(args.hidden)} activations for {len(args.layers)} hidden layers")
+    hidden = args.hidden if len(args.hidden) > 1 else args.hidden[0]
+    try:
+        check_hidden(hidden, len(args.layers))
+    except ValueError:  # before reading any data: no data can mend the command line
+        raise UsageError(
+            f"--hidden gives {len(args.hidden)} activations for {len(args.layers)} hidden layers"
+        ) from None
     out_dir = os.path.dirname(os.path.abspath(args.out))
     if not os.path.isdir(out_dir):
         raise ValueError(f"--out: the directory {out_dir!r} does not exist")
@@ -66,7 +72,6 @@ def run_train(args):
         metadata["input_mean"] = mean.tolist()
         metadata["input_scale"] = scale.tolist()
 
-    hidden = args.hidden if len(args.hidden) > 1 else args.hidden[0]
     model = Model([X.shape[1], *args.layers, n_out], hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
     optimizer_class = OPTIMIZERS[args.optimizer]
     optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
