@@ -84,6 +84,7 @@ def run_train(args):
     )  # fmt: skip
     seconds = time.perf_counter() - start
     save_model(model, args.out, metadata=metadata)
+    # The History does not say how many rows fit held out; this is the count its validation split takes.
     n_val = 0 if args.validation_fraction is None else math.ceil(args.validation_fraction * X.shape[0])
     rows = f"{X.shape[0] - n_val} rows" + (f" ({n_val} held out)" if n_val else "")
     figures = [f"loss {history.loss[-1]:.4g}", f"{history.metric_name} {history.metric[-1]:.4g}"]
