@@ -1,0 +1,243 @@
+"""Reading the command line's data files: ``.csv``, ``.npy`` and ``.npz``.
+
+Notes
+-----
+``.csv`` files are read with :class:`CsvTable` (a header row of column names, then numbers), ``.npy`` and ``.npz``
+files with NumPy, never unpickling. :func:`load_training_data` applies ``train``'s data options.
+"""
+
+import csv
+import os
+
+import numpy as np
+
+from .._validation import as_array
+from .common import UsageError
+
+__all__ = [
+    "DATA_SUFFIXES",
+    "READ_CHUNK_ROWS",
+    "CsvTable",
+    "data_suffix",
+    "load_training_data",
+    "read_npz_array",
+]
+
+READ_CHUNK_ROWS = 65536
+"""Rows of a data file read at a time: :meth:`CsvTable.read`'s chunks, and ``predict --chunk-size``'s default."""
+DATA_SUFFIXES = (".csv", ".npy", ".npz")
+
+
+def data_suffix(path, what):
+    """Return the lower-case suffix of a data file's ``path``, one of :data:`DATA_SUFFIXES`.
+
+    Parameters
+    ----------
+    path : str
+        The file named on the command line.
+    what : str
+        Its name in the usage message, such as ``"DATA"``.
+
+    Raises
+    ------
+    UsageError
+        For any other suffix: no content could make the command work.
+    """
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix not in DATA_SUFFIXES:
+        raise UsageError(f"{what} {path!r} must be a .csv, .npy or .npz file")
+    return suffix
+
+
+def read_npz_array(path, key):
+    """Return the array ``key`` of the ``.npz`` file ``path``, refusing pickled objects.
+
+    Raises
+    ------
+    ValueError
+        If the archive holds no array ``key``; the message lists the arrays it holds.
+    """
+    # Our own file handle: np.load leaves its own open when a damaged archive makes it fail.
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
+        if key not in archive.files:
+            raise ValueError(f"{path} has no array named {key!r} (it holds {', '.join(archive.files) or 'nothing'})")
+        return archive[key]
+
+
+def _read_npy(path):
+    with open(path, "rb") as handle:
+        return np.load(handle, allow_pickle=False)
+
+
+class CsvTable:
+    """A CSV file with a header row, read in chunks of rows converted to float64.
+
+    Parameters
+    ----------
+    path : str
+        The file.
+    """
+
+    def __init__(self, path):
+        self.path = path
+        with self._open() as f:
+            try:
+                header = next(csv.reader(f))
+            except StopIteration:
+                raise ValueError(f"{path} is empty; a header row of column names is required") from None
+        self.columns = [name.strip() for name in header]
+        if not self.columns or any(not name for name in self.columns):
+            raise ValueError(f"{path}: every column needs a name in the header row; got {header!r}")
+        seen = set()
+        for name in self.columns:
+            if name in seen:
+                raise ValueError(f"{path}: the column name {name!r} appears twice in the header row")
+            seen.add(name)
+
+    def _open(self):
+        return open(self.path, newline="", encoding="utf-8-sig")
+
+    def indices(self, names, what):
+        """Column numbers of ``names``, or raise naming the missing ones."""
+        missing = [name for name in names if name not in self.columns]
+        if missing:
+            raise ValueError(
+                f"{what}: column(s) {', '.join(map(repr, missing))} not in {self.path} "
+                f"(its columns: {', '.join(self.columns)})"
+            )
+        return [self.columns.index(name) for name in names]
+
+    def _rows(self):
+        """Yield (line number, fields) for every non-blank data row, checking the number of fields."""
+        with self._open() as f:
+            reader = csv.reader(f)
+            next(reader, None)
+            for fields in reader:
+                if not fields or (len(fields) == 1 and not fields[0].strip()):
+                    continue
+                if len(fields) != len(self.columns):
+                    raise ValueError(
+                        f"{self.path}, line {reader.line_num}: {len(fields)} fields, but the header has "
+                        f"{len(self.columns)}"
+                    )
+                yield reader.line_num, fields
+
+    def count_rows(self):
+        """The number of data rows (one pass over the file)."""
+        return sum(1 for _ in self._rows())
+
+    def chunks(self, columns, rows):
+        """Yield ``(start, array)``: float64 arrays of ``columns`` for ``rows`` data rows at a time."""
+        start = 0
+        lines, block = [], []
+        for line, fields in self._rows():
+            lines.append(line)
+            block.append([fields[i] for i in columns])
+            if len(block) == rows:
+                yield start, self._convert(block, lines, columns)
+                start += len(block)
+                lines, block = [], []
+        if block:
+            yield start, self._convert(block, lines, columns)
+
+    def read(self, columns):
+        """All rows of ``columns`` as one float64 array."""
+        parts = [chunk for _, chunk in self.chunks(columns, READ_CHUNK_ROWS)]
+        if not parts:
+            raise ValueError(f"{self.path} has a header row but no data rows")
+        return np.concatenate(parts)
+
+    def _convert(self, block, lines, columns):
+        try:
+            return np.array(block, dtype=np.float64).reshape(len(block), len(columns))
+        except ValueError:
+            pass
+        for line, values in zip(lines, block, strict=True):  # find the first bad cell for the message
+            for column, value in zip(columns, values, strict=True):
+                try:
+                    np.array(value, dtype=np.float64)
+                except ValueError:
+                    what = "is empty" if not value.strip() else f"holds {value!r}, not a number"
+                    raise ValueError(f"{self.path}, line {line}, column {self.columns[column]!r} {what}") from None
+        raise ValueError(f"{self.path}: could not read the numbers of lines {lines[0]}-{lines[-1]}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Training data
+
+
+def _target_numbers(text):
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise UsageError(
+            f"--target for .npy and .npz data takes column numbers such as -1 or 0,3; got {text!r}"
+        ) from None
+
+
+def _split_columns(X, numbers, path):
+    if X.ndim != 2:
+        raise ValueError(f"{path}: the data must be 2-D (samples x columns); got shape {X.shape}")
+    n = X.shape[1]
+    if any(not -n <= k < n for k in numbers):
+        raise ValueError(f"--target column numbers {numbers} out of range for the {n} columns of {path}")
+    targets = sorted({k % n for k in numbers})
+    if len(targets) != len(numbers):
+        raise ValueError(f"--target names a column twice: {numbers}")
+    features = [k for k in range(n) if k not in targets]
+    if not features:
+        raise ValueError(f"--target leaves no feature columns in {path}")
+    return X[:, features], X[:, targets[0]] if len(targets) == 1 else X[:, targets]
+
+
+def load_training_data(args):
+    """Read ``train``'s data file as its options (``--target``, ``--target-file``, the keys) say.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The parsed ``train`` command line.
+
+    Returns
+    -------
+    X : ndarray
+        The features, not yet checked for shape or finiteness.
+    Y : array-like
+        The targets, as read.
+    feature_names, target_names : list of str or None
+        The column names of ``.csv`` data; None for ``.npy`` and ``.npz`` data.
+    """
+    suffix = data_suffix(args.data, "DATA")
+    if suffix == ".csv":
+        if not args.target:
+            raise UsageError("--target is required with .csv data: name the target column(s), e.g. --target price")
+        if args.target_file:
+            raise UsageError("--target-file applies to .npy data; with .csv data name the columns with --target")
+        table = CsvTable(args.data)
+        target_names = [name.strip() for name in args.target.split(",")]
+        target_idx = table.indices(target_names, "--target")
+        feature_idx = [i for i in range(len(table.columns)) if i not in target_idx]
+        if not feature_idx:
+            raise ValueError(f"--target leaves no feature columns in {args.data}")
+        data = table.read(feature_idx + target_idx)
+        X, Y = data[:, : len(feature_idx)], data[:, len(feature_idx) :]
+        return X, Y[:, 0] if Y.shape[1] == 1 else Y, [table.columns[i] for i in feature_idx], target_names
+    if suffix == ".npy":
+        X = as_array(_read_npy(args.data), f"the data in {args.data}")
+        if args.target_file and args.target:
+            raise UsageError("give either --target (column numbers) or --target-file, not both")
+        if args.target_file:
+            Y = _read_npy(args.target_file)
+        elif args.target:
+            X, Y = _split_columns(X, _target_numbers(args.target), args.data)
+        else:
+            raise UsageError("with .npy data give the targets: --target-file y.npy, or --target with column numbers")
+    else:
+        if args.target_file:
+            raise UsageError("--target-file applies to .npy data; .npz data holds its targets (--y-key)")
+        X = as_array(read_npz_array(args.data, args.x_key), f"array {args.x_key!r} of {args.data}")
+        if args.target:
+            X, Y = _split_columns(X, _target_numbers(args.target), args.data)
+        else:
+            Y = read_npz_array(args.data, args.y_key)
+    return X, Y, None, None

@@ -1,0 +1,48 @@
+"""``fastmlp info``: describe a model file, as aligned ``key: value`` lines or as its JSON header.
+
+Notes
+-----
+The file is read with :func:`fastmlp.io.load_with_metadata`, so a damaged or forged file is refused (exit status
+1) before anything is printed.
+"""
+
+import json
+
+from ..io import load_with_metadata
+from .common import EXIT_OK
+
+__all__ = ["run_info"]
+
+METADATA_WIDTH = 200
+"""Characters of a metadata value shown by ``info`` (``--json`` shows it whole)."""
+
+
+def run_info(args):
+    """Run ``fastmlp info``; return the exit status."""
+    _, header = load_with_metadata(args.model)
+    if args.json:
+        print(json.dumps(header, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    sizes = header["sizes"]
+    training = header["training"]
+    lines = [
+        ("file", args.model),
+        ("format", f"{header['format']} version {header['format_version']}, written by fastmlp "
+                   f"{header['fastmlp_version']} on {header['created']}"),
+        ("layers", f"{'-'.join(map(str, sizes))} ({len(sizes) - 2} hidden)"),
+        ("activations", f"hidden {', '.join(header['hidden']) or '(none)'}; output {header['output']}"),
+        ("loss", header["loss"]),
+        ("dtype", header["dtype"]),
+        ("bias", "yes" if header["bias"] else "no"),
+        ("init", ", ".join(header["init"])),
+        ("parameters", f"{header['n_params']} (sha256 {header['sha256'][:16]}...)"),
+        ("training", "none recorded" if training is None else
+                     f"{training['epochs']} epochs, {training['samples_seen']} samples seen, {training['optimizer']}"),
+    ]  # fmt: skip
+    for key, value in header["metadata"].items():
+        text = json.dumps(value, ensure_ascii=False)
+        lines.append((f"metadata.{key}", text if len(text) <= METADATA_WIDTH else text[: METADATA_WIDTH - 3] + "..."))
+    width = max(len(key) for key, _ in lines) + 1
+    for key, value in lines:
+        print(f"{key + ':':<{width}} {value}")
+    return EXIT_OK

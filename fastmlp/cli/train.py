@@ -1,0 +1,102 @@
+"""``fastmlp train``: read a data file, train a :class:`~fastmlp.Model` on it and save it with its metadata.
+
+Notes
+-----
+The model file's metadata records what ``predict`` needs to read new data the same way: the feature and target
+column names of ``.csv`` data, the class labels, and the standardisation of ``--standardize``.
+"""
+
+import math
+import os
+import sys
+import time
+
+import numpy as np
+
+from .._validation import check_hidden
+from ..io import save_model
+from ..model import Model
+from ..optimizers import OPTIMIZERS
+from .common import EXIT_OK, UsageError, log, say, show_progress
+from .data import data_suffix, load_training_data
+from .targets import prepare_targets
+
+__all__ = ["run_train"]
+
+
+class _EpochLogger:
+    """A fit callback that reports each epoch through the ``fastmlp`` logger (progress goes to stderr)."""
+
+    def __init__(self, epochs):
+        self.epochs = epochs
+
+    def __call__(self, epoch, logs):
+        figures = "  ".join(f"{name} {value:.4g}" for name, value in logs.items())
+        log.info("epoch %d/%d  %s", epoch, self.epochs, figures)
+
+
+def run_train(args):
+    """Run ``fastmlp train``; return the exit status."""
+    data_suffix(args.data, "DATA")
+    hidden = args.hidden if len(args.hidden) > 1 else args.hidden[0]
+    try:
+        check_hidden(hidden, len(args.layers))
+    except ValueError:  # before reading any data: no data can mend the command line
+        raise UsageError(
+            f"--hidden gives {len(args.hidden)} activations for {len(args.layers)} hidden layers"
+        ) from None
+    out_dir = os.path.dirname(os.path.abspath(args.out))
+    if not os.path.isdir(out_dir):
+        raise ValueError(f"--out: the directory {out_dir!r} does not exist")
+    X, Y, feature_names, target_names = load_training_data(args)
+    if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"the features from {args.data} must be a non-empty 2-D array; got shape {X.shape}")
+    if np.shape(Y)[:1] != X.shape[:1]:
+        raise ValueError(f"the targets have {np.shape(Y)[:1] or 'no'} rows but the features {X.shape[0]}")
+    log.info("read %d rows x %d features from %s", X.shape[0], X.shape[1], args.data)
+    output, y, n_out, classes = prepare_targets(Y, args.output)
+
+    metadata = {"trained_with": "fastmlp train", "n_features_in": int(X.shape[1])}
+    if feature_names is not None:
+        metadata["feature_names"] = feature_names
+    if target_names is not None:
+        metadata["target_names"] = target_names
+    if classes is not None:
+        metadata["classes"] = classes
+    if args.standardize:
+        X = np.asarray(X, dtype=np.float64)
+        mean = X.mean(axis=0)
+        scale = X.std(axis=0)
+        scale[~(scale > 0)] = 1.0
+        X = (X - mean) / scale
+        metadata["input_mean"] = mean.tolist()
+        metadata["input_scale"] = scale.tolist()
+
+    model = Model([X.shape[1], *args.layers, n_out], hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
+    optimizer_class = OPTIMIZERS[args.optimizer]
+    optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
+    log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
+    callbacks = [_EpochLogger(args.epochs)] if show_progress(args, sys.stderr) else None
+    start = time.perf_counter()
+    history = model.fit(
+        X, y, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
+        validation_fraction=args.validation_fraction, seed=args.seed, callbacks=callbacks,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    save_model(model, args.out, metadata=metadata)
+    # The History does not say how many rows fit held out; this is the count its validation split takes.
+    n_val = 0 if args.validation_fraction is None else math.ceil(args.validation_fraction * X.shape[0])
+    rows = f"{X.shape[0] - n_val} rows" + (f" ({n_val} held out)" if n_val else "")
+    figures = [f"loss {history.loss[-1]:.4g}", f"{history.metric_name} {history.metric[-1]:.4g}"]
+    if history.val_loss:
+        figures += [f"val_loss {history.val_loss[-1]:.4g}", f"val_{history.metric_name} {history.val_metric[-1]:.4g}"]
+    say(
+        args,
+        f"trained {_arch(model)} ({output}, {model.n_params} parameters) for {history.epochs} epochs on "
+        f"{rows} in {seconds:.2f} s: {', '.join(figures)}; saved {args.out}",
+    )
+    return EXIT_OK
+
+
+def _arch(model):
+    return "-".join(str(s) for s in model.sizes)
