@@ -15,10 +15,9 @@ import time
 import numpy as np
 
 from .._atomic import atomic_path
-from .._validation import as_array
+from .._validation import as_array, class_labels
 from ..io import load_with_metadata
 from ..model import DEFAULT_CHUNK_ROWS
-from ..training import class_labels
 from .common import EXIT_OK, log, say, show_progress
 from .data import CsvTable, data_suffix, read_npz_array
 
@@ -74,7 +73,7 @@ class _InputSpec:
         """Class labels from a classifier's outputs (argmax for softmax, p >= 0.5 for one sigmoid output)."""
         model = self.model
         try:
-            index = class_labels(model, outputs)
+            index = class_labels(model.output, model.sizes[-1], outputs)
         except ValueError:  # its message speaks of class_weight
             raise ValueError(
                 f"--labels needs a classifier (softmax, or sigmoid with one output); {model_path} has "
