@@ -262,23 +262,23 @@ def _read(path):
     return header, params
 
 
+# How load words the common failures, first match wins; anything else is "unreadable or corrupted".
+_DESCRIPTIONS = (
+    (FileNotFoundError, "no such file"),
+    (IsADirectoryError, "it is a directory"),
+    (PermissionError, "permission denied"),
+    (zipfile.BadZipFile, "not a valid ZIP archive, or a corrupted one ({exc})"),
+    (EOFError, "the archive is truncated"),
+    (MemoryError, "not enough memory to read it"),
+    (RecursionError, "data nested too deeply"),
+)
+
+
 def _describe(exc):
-    if isinstance(exc, FileNotFoundError):
-        return "no such file"
-    if isinstance(exc, IsADirectoryError):
-        return "it is a directory"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, zipfile.BadZipFile):
-        return f"not a valid ZIP archive, or a corrupted one ({exc})"
-    if isinstance(exc, EOFError):
-        return "the archive is truncated"
-    if isinstance(exc, MemoryError):
-        return "not enough memory to read it"
-    if isinstance(exc, RecursionError):
-        return "data nested too deeply"
-    text = str(exc) or "no details"
-    return f"unreadable or corrupted ({type(exc).__name__}: {text})"
+    for kind, text in _DESCRIPTIONS:
+        if isinstance(exc, kind):
+            return text.format(exc=exc)
+    return f"unreadable or corrupted ({type(exc).__name__}: {str(exc) or 'no details'})"
 
 
 def _check_members(path, archive, file_size):

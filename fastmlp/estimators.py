@@ -37,35 +37,16 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from . import _validation as v
 from ._engine import Engine
 from ._plateau import Plateau
-from .io import ModelFileError, load_with_metadata
 from .model import Model
 from .optimizers import SGD, Adam
-from .schedules import Schedule
+from ._estimator_files import EstimatorFileMixin
+from ._sklearn_rules import ScikitLearnRate, ScikitLearnStop
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 # scikit-learn's activation names, mapped to fastmlp's.
 _ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
 _OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
-
-
-class _ScikitLearnRate(Schedule):
-    """scikit-learn's SGD learning rates: "constant", "invscaling", and "adaptive", whose divisions by 5 are made by
-    the estimator's stopping rule (it and the stop share one counter in scikit-learn)."""
-
-    def __init__(self, kind, power_t):
-        self.kind = kind
-        self.power_t = power_t
-        self.state = None
-
-    def start(self, base_lr, epochs):
-        self.state = super().start(base_lr, epochs)
-        return self.state
-
-    def rate(self, state, epoch, samples_seen):
-        if self.kind == "invscaling":
-            return state["base_lr"] / (samples_seen + 1) ** self.power_t
-        return state["base_lr"] * state["scale"]
 
 
 def _signature_with(init, **extra):
@@ -76,7 +57,7 @@ def _signature_with(init, **extra):
     return signature.replace(parameters=params[:-1] + added + params[-1:])
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(EstimatorFileMixin, BaseEstimator):
     """What the regressor and the classifier share."""
 
     _parameter_constraints: dict = {
@@ -226,8 +207,25 @@ class _BaseMLP(BaseEstimator):
             lr=self.learning_rate_init,
             momentum=momentum,
             nesterov=bool(self.nesterovs_momentum) and momentum > 0,
-            schedule=_ScikitLearnRate(self.learning_rate, self.power_t),
+            schedule=ScikitLearnRate(self.learning_rate, self.power_t),
         )
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to X and y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values (regressor), or class labels of any type or a multilabel indicator matrix (classifier).
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self
+        """
+        self._validate_params()
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
@@ -332,12 +330,12 @@ class _BaseMLP(BaseEstimator):
             self._record(history.loss, n_samples)
             # scikit-learn's end-of-epoch rule: the count, and the adaptive rate's division (a single pass ends
             # anyway, so a request to stop changes nothing).
-            _ScikitLearnStop(self, self._optimizer_config)(0, {"loss": history.loss[0], "lr": history.lr[0]})
+            ScikitLearnStop(self, self._optimizer_config)(0, {"loss": history.loss[0], "lr": history.lr[0]})
             return
 
         optimizer = self._optimizer()
         self._optimizer_config = optimizer
-        stopper = _ScikitLearnStop(self, optimizer)
+        stopper = ScikitLearnStop(self, optimizer)
         history = model.fit(
             X, Y, epochs=self.max_iter, batch_size=batch_size, optimizer=optimizer, shuffle=self.shuffle,
             validation=validation, sample_weight=sample_weight, alpha=self.alpha, callbacks=stopper, seed=seed,
@@ -406,136 +404,6 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
         return tags
-
-    # ----------------------------------------------------------------------------------------------------------
-    # Model files
-    _FITTED_SCALARS = ("n_iter_", "t_", "loss_", "best_loss_", "best_validation_score_", "n_outputs_")
-    _FITTED_LISTS = ("loss_curve_", "validation_scores_")
-
-    def save(self, path):
-        """Write the fitted estimator to one ``.npz`` model file (see :mod:`fastmlp.io`), atomically.
-
-        The file holds the network and, as JSON metadata, the constructor parameters, ``classes_``, the feature
-        names and the fitted figures, so :meth:`load` rebuilds an estimator that predicts the same bits. No pickle.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-        """
-        check_is_fitted(self, "model_")
-        params = {}
-        for name, value in self.get_params(deep=False).items():
-            if isinstance(value, np.random.RandomState | np.random.Generator):
-                value = None  # a generator's state is not kept; the fitted weights are
-            elif name == "hidden_layer_sizes":
-                value = self._hidden_sizes()  # an int or any sequence, stored as a list
-            params[name] = _to_json(value)
-        metadata = {
-            "estimator": type(self).__name__,
-            "params": params,
-            "n_features_in": int(self.n_features_in_),
-            "fitted": {name: _to_json(getattr(self, name, None)) for name in self._FITTED_SCALARS + self._FITTED_LISTS},
-        }
-        if hasattr(self, "feature_names_in_"):
-            metadata["feature_names_in"] = [str(name) for name in self.feature_names_in_]
-        if hasattr(self, "classes_"):
-            metadata["classes"] = _to_json(self.classes_.tolist())
-            metadata["label_type"] = self._label_binarizer.y_type_
-        self.model_.save(path, metadata=metadata)
-
-    @classmethod
-    def load(cls, path):
-        """Read an estimator written by :meth:`save`.
-
-        Parameters
-        ----------
-        path : str or os.PathLike
-
-        Returns
-        -------
-        estimator
-            Fitted, with the saved parameters, classes, feature names and fitted figures.
-
-        Raises
-        ------
-        fastmlp.ModelFileError
-            For any problem with the file, including a file of another kind of estimator or a bare model.
-        """
-        model, header = load_with_metadata(path)
-        meta = header["metadata"]
-        try:
-            if meta.get("estimator") != cls.__name__:
-                raise ValueError(f"it holds {meta.get('estimator') or 'a bare fastmlp.Model'}, not a {cls.__name__}")
-            params = {k: tuple(v) if k == "hidden_layer_sizes" else v for k, v in meta["params"].items()}
-            estimator = cls(**params)
-            estimator._validate_params()
-            if list(model.sizes[1:-1]) != estimator._hidden_sizes() or meta["n_features_in"] != model.sizes[0]:
-                raise ValueError("its network does not match its estimator parameters")
-            estimator.model_ = model
-            estimator.n_features_in_ = int(meta["n_features_in"])
-            if "feature_names_in" in meta:
-                estimator.feature_names_in_ = np.asarray(meta["feature_names_in"], dtype=object)
-            for name, value in meta["fitted"].items():
-                if name in cls._FITTED_SCALARS + cls._FITTED_LISTS and value is not None:
-                    setattr(estimator, name, value)
-            # What a further warm_start fit or partial_fit continues from (the optimizer state is not stored).
-            if estimator.solver != "lbfgs" and not estimator.early_stopping and getattr(estimator, "best_loss_", None) is None:
-                estimator.best_loss_ = np.inf
-            if is_classifier(estimator):
-                estimator._restore_labels(meta["classes"], meta["label_type"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ModelFileError(path, f"not a valid {cls.__name__} file: {exc}") from exc
-        return estimator
-
-
-def _to_json(value):
-    """NumPy scalars and arrays as plain Python values, for the JSON metadata of a model file."""
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, float) and not np.isfinite(value):
-        return None  # JSON has no inf; best_loss_ starts at inf
-    return value
-
-
-class _ScikitLearnStop:
-    """The end-of-epoch rule of scikit-learn's stochastic solvers, as a fastmlp callback.
-
-    After more than ``n_iter_no_change`` epochs without a ``tol`` improvement (of the validation score with early
-    stopping, else of the training loss), SGD with learning_rate="adaptive" divides its rate by 5 while it is above
-    1e-6; every other case stops. With early stopping, the parameters of the best validation score are kept.
-    """
-
-    def __init__(self, estimator, optimizer):
-        self.estimator = estimator
-        self.schedule = optimizer.schedule if isinstance(optimizer.schedule, _ScikitLearnRate) else None
-        self.best_params = None
-
-    def __call__(self, epoch, logs):
-        est = self.estimator
-        val_score = logs.get("val_accuracy", logs.get("val_r2"))
-        if est._update_no_improvement_count(logs["loss"], val_score):
-            self.best_params = est.model_.params.copy()
-        if est.verbose:
-            print(f"Iteration {est.n_iter_ + epoch}, loss = {logs['loss']:.8f}")
-            if val_score is not None:
-                print(f"Validation score: {val_score:f}")
-        if not est._plateau.exhausted:
-            return False
-        adaptive = self.schedule is not None and self.schedule.kind == "adaptive"
-        if adaptive and logs["lr"] > 1e-6:
-            self.schedule.state["scale"] /= 5.0
-            est._plateau.count = 0
-            if est.verbose:
-                print(f"Setting learning rate to {logs['lr'] / 5:f}")
-            return False
-        if est.verbose:
-            what = "Validation score" if est.early_stopping else "Training loss"
-            print(f"{what} did not improve more than tol={est.tol:f} for {est.n_iter_no_change} consecutive epochs.")
-        return True
 
 
 class MLPRegressor(RegressorMixin, _BaseMLP):
@@ -623,22 +491,6 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _output_activation(self, Y):
         return "identity"
 
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to X and y.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
-
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y, continuing the previous state (stochastic solvers only).
@@ -722,23 +574,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             raise ValueError(f"{self.model_.sizes[-1]} outputs for {len(classes)} classes")
         self._label_binarizer = binarizer
         self.classes_ = binarizer.classes_
-
-    def fit(self, X, y, sample_weight=None):
-        """Fit the model to X and the labels y.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_labels)
-            Class labels of any type, or a multilabel indicator matrix.
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
-        """
-        self._validate_params()
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, sample_weight=None, classes=None):

@@ -149,30 +149,12 @@ def save_model(model, path, *, metadata=None):
 
 
 def load(path):
-    """Load a model file written by :func:`save_model` (or ``Model.save``).
+    """Load the model of a file written by :func:`save_model` or ``Model.save``.
 
-    The result is bit-identical to the saved model: same parameters, hence the same predictions. The random
-    generator and the optimizer state are not stored (a loaded model's ``partial_fit`` starts a fresh optimizer
-    state); :func:`load_with_metadata` also returns the header, with the caller's ``metadata`` and the training
-    summary.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        The model file.
-
-    Returns
-    -------
-    Model
-
-    Raises
-    ------
-    ModelFileError
-        For every problem with the file: missing, unreadable, not a model file, truncated, corrupted, forged,
-        inconsistent, or written by a newer fastmlp (the module documentation lists the checks). No other
-        exception type escapes, whatever the file holds.
-    TypeError
-        If ``path`` is not a path.
+    ``load(path)`` is ``load_with_metadata(path)[0]``, which documents the parameter, the result and the errors.
+    The model is bit-identical to the saved one: same parameters, hence the same predictions. The random generator
+    and the optimizer state are not stored: a loaded model's generator is seeded with 0 and its ``partial_fit``
+    starts a fresh optimizer state.
     """
     return load_with_metadata(path)[0]
 
@@ -188,15 +170,19 @@ def load_with_metadata(path):
     Returns
     -------
     model : Model
-        As :func:`load` returns it.
+        The saved model, bit for bit, with its generator seeded with 0.
     header : dict
         The file's header (see :mod:`fastmlp.io` for the fields), checked: ``header["metadata"]`` is the dict given
         to :func:`save_model` (``{}`` if none), ``header["training"]`` the training summary or None.
 
     Raises
     ------
-    ModelFileError, TypeError
-        As for :func:`load`.
+    ModelFileError
+        For every problem with the file: missing, unreadable, not a model file, truncated, corrupted, forged,
+        inconsistent, or written by a newer fastmlp (the module documentation lists the checks). No other
+        exception type escapes, whatever the file holds.
+    TypeError
+        If ``path`` is not a path.
     """
     path = v.check_path(path)
     header, params = read_model_file(path)

@@ -25,6 +25,11 @@ NORMAL_INIT_STD = 0.05
 PICKLE_FORMAT = 1
 
 
+def _read_only(attribute, doc):
+    """A read-only property returning ``self.<attribute>``, documented by ``doc``."""
+    return property(lambda self: getattr(self, attribute), doc=doc)
+
+
 @dataclass
 class ForwardTrace:
     """Every layer's quantities from one forward pass (:meth:`Model.forward`).
@@ -150,25 +155,17 @@ class Model:
 
     # ----------------------------------------------------------------------------------------------------------
     # Read-only description
-    @property
-    def sizes(self):
-        """tuple of int: the layer widths ``(n_inputs, hidden..., n_outputs)``."""
-        return self._sizes
+    sizes = _read_only("_sizes", "tuple of int: the layer widths ``(n_inputs, hidden..., n_outputs)``.")
+    hidden = _read_only("_hidden", "tuple of str: the activation of each hidden layer.")
+    output = _read_only("_output", "str: the output activation.")
+    dtype = _read_only("_dtype", "numpy.dtype: float32 or float64.")
+    bias = _read_only("_bias", "bool: whether the layers have biases.")
+    init = _read_only("_init_names", "tuple of str: the initialisation used for each layer's weights.")
 
     @property
     def n_layers(self):
         """int: the number of weight layers (hidden layers + 1)."""
         return len(self._sizes) - 1
-
-    @property
-    def hidden(self):
-        """tuple of str: the activation of each hidden layer."""
-        return self._hidden
-
-    @property
-    def output(self):
-        """str: the output activation."""
-        return self._output
 
     @property
     def activations(self):
@@ -179,21 +176,6 @@ class Model:
     def loss_name(self):
         """str: the loss paired with the output: "mse", "binary_crossentropy" or "crossentropy"."""
         return self._engine.loss_name
-
-    @property
-    def dtype(self):
-        """numpy.dtype: float32 or float64."""
-        return self._dtype
-
-    @property
-    def bias(self):
-        """bool: whether the layers have biases."""
-        return self._bias
-
-    @property
-    def init(self):
-        """tuple of str: the initialisation used for each layer's weights."""
-        return self._init_names
 
     # ----------------------------------------------------------------------------------------------------------
     # Parameters
