@@ -9,19 +9,19 @@ The public API:
 - :meth:`Model.save` and :func:`load`: safe, versioned model files (:mod:`fastmlp.io`);
 - :func:`set_num_threads` and :func:`get_num_threads`: the BLAS thread pools behind the kernels;
 - :func:`make_spirals`: the demo's generated dataset;
-- :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on use).
+- :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on first use,
+  so that ``import fastmlp`` does not need scikit-learn).
 """
 
+from ._version import __version__
 from .datasets import make_spirals
 from .gradcheck import GradientCheck, check_gradients
 from .io import ModelFileError, load
 from .model import ForwardTrace, Gradients, Model
 from .optimizers import SGD, Adam, AdamW, Optimizer
-from .threads import get_num_threads, set_num_threads
 from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
-from .training import EarlyStopping, History, TrainingDivergedError
-
-from ._version import __version__
+from .threads import get_num_threads, set_num_threads
+from .training import EarlyStopping, History, TrainingDivergedError, TrainingSummary
 
 _ESTIMATORS = ("MLPClassifier", "MLPRegressor")
 
@@ -40,6 +40,11 @@ def __getattr__(name):
         return getattr(estimators, name)
     raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")
 
+
+def __dir__():
+    return sorted(set(globals()) | set(_ESTIMATORS))
+
+
 __all__ = [
     "SGD",
     "Adam",
@@ -53,12 +58,15 @@ __all__ = [
     "Gradients",
     "History",
     "InverseScaling",
+    "MLPClassifier",
+    "MLPRegressor",
     "ModelFileError",
     "Model",
     "Optimizer",
     "Schedule",
     "StepDecay",
     "TrainingDivergedError",
+    "TrainingSummary",
     "check_gradients",
     "get_num_threads",
     "load",

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+__all__ = ["Layout"]
+
 
 @dataclass(frozen=True)
 class Layout:
@@ -73,4 +75,5 @@ class Layout:
 
     def layer_blocks(self, buf, m):
         """Return each layer's ``(m, n_{k+1})`` block of a workspace buffer, as views."""
-        return [buf[m * self.aoff[k] : m * self.aoff[k + 1]].reshape(m, self.sizes[k + 1]) for k in range(self.n_layers)]
+        aoff, sizes = self.aoff, self.sizes
+        return [buf[m * aoff[k] : m * aoff[k + 1]].reshape(m, sizes[k + 1]) for k in range(self.n_layers)]

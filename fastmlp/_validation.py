@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, OUTPUT_LOSSES
+from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from ._engine import all_finite as _all_finite
 
 # scikit-learn's name for the sigmoid; accepted on input, stored under its canonical name.
@@ -155,7 +155,9 @@ def as_array(a, name):
         raise ValueError(f"{name} could not be read as a rectangular numeric array: {exc}") from exc
     kind = arr.dtype.kind
     if kind in "OUSV":
-        raise TypeError(f"{name} must hold numbers; got an array of dtype {arr.dtype} (convert it with .astype(float)).")
+        raise TypeError(
+            f"{name} must hold numbers; got an array of dtype {arr.dtype} (convert it with .astype(float))."
+        )
     if kind == "c":
         raise TypeError(f"{name} must be real; complex data (dtype {arr.dtype}) is not supported.")
     if kind == "b":
@@ -202,7 +204,9 @@ def check_features(X, n_features, name="X"):
     X = as_array(X, name)
     if X.ndim != 2:
         hint = " Reshape a single sample with X.reshape(1, -1), or a single feature with X.reshape(-1, 1)."
-        raise ValueError(f"{name} must be 2-D of shape (n_samples, {n_features}); got {X.ndim}-D shape {X.shape}.{hint}")
+        raise ValueError(
+            f"{name} must be 2-D of shape (n_samples, {n_features}); got {X.ndim}-D shape {X.shape}.{hint}"
+        )
     if X.shape[0] == 0:
         raise ValueError(f"{name} is empty: 0 samples (shape={X.shape}); at least 1 is required.")
     if X.shape[1] == 0:
@@ -341,7 +345,7 @@ def class_weight_rows(class_weight, output, n_out, y):
         for label, weight in class_weight.items():
             if isinstance(label, bool) or not isinstance(label, numbers.Integral) or not 0 <= label < n_classes:
                 raise ValueError(f"class_weight keys must be class labels in [0, {n_classes - 1}]; got {label!r}.")
-            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (weight >= 0 and weight < np.inf):
+            if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not 0 <= weight < np.inf:
                 raise ValueError(f"class_weight values must be finite numbers >= 0; got {weight!r} for {label}.")
             table[label] = weight
     else:

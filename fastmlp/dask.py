@@ -14,6 +14,8 @@ import numpy as np
 from . import _validation as v
 from .model import Model
 
+__all__ = ["predict"]
+
 
 def predict(model, X, *, chunk_size=None):
     """Predict every row of the Dask array ``X``, lazily, block by block.

@@ -4,6 +4,8 @@ import numpy as np
 
 from ._validation import check_int, check_seed
 
+__all__ = ["make_spirals"]
+
 
 def make_spirals(n_samples=1000, *, noise=0.05, turns=1.5, seed=0):
     """Two interleaved spirals in the plane: a classic problem no linear model can solve.

@@ -36,16 +36,18 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from . import _validation as v
 from ._engine import Engine
+from ._estimator_files import EstimatorFileMixin
 from ._plateau import Plateau
+from ._sklearn_rules import ScikitLearnRate, ScikitLearnStop
 from .model import Model
 from .optimizers import SGD, Adam
-from ._estimator_files import EstimatorFileMixin
-from ._sklearn_rules import ScikitLearnRate, ScikitLearnStop
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
 # scikit-learn's activation names, mapped to fastmlp's.
-_ACTIVATIONS = {"identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu"}
+_ACTIVATIONS = {
+    "identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
+}  # fmt: skip
 _OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
 
 
@@ -236,7 +238,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         if first_pass:
             self._initialize(X.shape[1], Y.shape[1], self._output_activation(Y), self._dtype_for(X))
         elif self.model_.sizes[1:-1] != tuple(self._hidden_sizes()):
-            raise ValueError("warm_start and partial_fit need the same hidden_layer_sizes as the model being continued.")
+            raise ValueError(
+                "warm_start and partial_fit need the same hidden_layer_sizes as the model being continued."
+            )
         if self.solver == "lbfgs":
             self._fit_lbfgs(X, Y, sample_weight)
         else:
@@ -313,7 +317,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             batch_size = min(200, n_samples)
         else:
             if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4
+                )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         seed = int(self._random_state.randint(np.iinfo(np.int32).max))
 
@@ -397,7 +403,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def _check_stochastic(self):
         if self.solver not in ("sgd", "adam"):
-            raise AttributeError(f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic.")
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers. {self.solver} is not stochastic."
+            )
         return True
 
     def __sklearn_tags__(self):
@@ -554,7 +562,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                         f"Previously got {self.classes_}, `y` has {classes}"
                     )
             elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
-                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}.")
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
         Y = self._label_binarizer.transform(y).astype(X.dtype)
         return X, Y
 

@@ -4,7 +4,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._layout import Layout
 from ._validation import check_positive_float
+from .model import Model
+
+__all__ = ["GradientCheck", "check_gradients"]
 
 
 @dataclass
@@ -74,8 +78,6 @@ def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
         differences' rounding error (about 1e-16 * J / h per entry) is no longer small against the gradient;
         ``rel_error`` over the whole vector is the less sensitive figure.
     """
-    from .model import Model
-
     if not isinstance(model, Model):
         raise TypeError(f"model must be a fastmlp.Model; got {type(model).__name__}.")
     eps = None if eps is None else check_positive_float(eps, "eps")
@@ -94,8 +96,9 @@ def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
         loss_minus = probe.loss(X, y, sample_weight=sample_weight, alpha=alpha)
         params[i] = original
         numeric[i] = (loss_plus - loss_minus) / (2 * step)
-    lay = probe._layout
-    weights = [_relative_error(a, n) for a, n in zip(lay.weight_views(analytic), lay.weight_views(numeric), strict=True)]
+    lay = Layout.build(probe.sizes, probe.bias)
+    pairs = zip(lay.weight_views(analytic), lay.weight_views(numeric), strict=True)
+    weights = [_relative_error(a, n) for a, n in pairs]
     biases = None
     if probe.bias:
         biases = [_relative_error(a, n) for a, n in zip(lay.bias_views(analytic), lay.bias_views(numeric), strict=True)]

@@ -76,6 +76,7 @@ header is plain JSON that may be edited on purpose: an edit that keeps every che
 are not stored), so its later ``fit`` calls without a seed are reproducible.
 """
 
+from . import _validation as v
 from ._modelfile import (
     _FIELDS,  # noqa: F401  (the closed list of header fields, for tests and tools)
     FORMAT_NAME,
@@ -86,7 +87,6 @@ from ._modelfile import (
     ModelFileError,
     read_model_file,
 )
-from . import _validation as v
 from .model import Model
 
 __all__ = [

@@ -347,8 +347,9 @@ class Model:
         self._params[...] = state["params"]
 
     def __repr__(self):
+        hidden = self._hidden[0] if len(set(self._hidden)) == 1 else list(self._hidden)
         return (
-            f"Model(sizes={list(self._sizes)}, hidden={self._hidden[0] if len(set(self._hidden)) == 1 else list(self._hidden)!r}, "
+            f"Model(sizes={list(self._sizes)}, hidden={hidden!r}, "
             f"output={self._output!r}, dtype={self._dtype.name!r}, bias={self._bias})"
         )
 

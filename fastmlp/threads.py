@@ -13,6 +13,8 @@ OpenBLAS) and from NumPy's BLAS. Three ways to limit them, from the most to the 
 
 import os
 
+__all__ = ["get_num_threads", "set_num_threads"]
+
 _ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -54,4 +56,5 @@ def get_num_threads():
     from threadpoolctl import threadpool_info
 
     _load_kernel_blas()
-    return {info["filepath"].rsplit("/", 1)[-1]: info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"}
+    pools = [info for info in threadpool_info() if info["user_api"] == "blas"]
+    return {info["filepath"].rsplit("/", 1)[-1]: info["num_threads"] for info in pools}

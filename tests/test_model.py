@@ -220,3 +220,48 @@ def test_repr_and_description(small_model):
     assert repr(small_model) == "Model(sizes=[3, 5, 2], hidden='tanh', output='softmax', dtype='float32', bias=True)"
     assert small_model.sizes == (3, 5, 2) and small_model.n_layers == 2
     assert small_model.activations == ("tanh", "softmax") and small_model.loss_name == "crossentropy"
+
+
+# --- configuration round trip and training summary ---------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_config_round_trip_rebuilds_the_same_model(dtype, rng):
+    model = fm.Model([3, 6, 5, 2], hidden=["tanh", "leaky_relu"], output="sigmoid", dtype=dtype, seed=0, init="normal")
+    config = model.config()
+    assert config == {
+        "sizes": [3, 6, 5, 2], "hidden": ["tanh", "leaky_relu"], "output": "sigmoid", "dtype": dtype, "bias": True,
+        "init": ["normal", "normal", "normal"],
+    }  # fmt: skip
+    twin = fm.Model.from_config(config, params=model.params)
+    X = rng.normal(size=(7, 3))
+    assert twin.config() == config and twin.dtype == dtype
+    assert_array_equal(twin.params, model.params)
+    assert not np.shares_memory(twin.params, model.params)
+    assert_array_equal(twin.predict(X), model.predict(X))
+    fresh = fm.Model.from_config({**config, "bias": False}, seed=0)
+    assert fresh.biases is None and fresh.init == ("normal",) * 3
+
+
+def test_from_config_refuses_what_config_never_returns():
+    config = fm.Model([2, 3, 1], seed=0).config()
+    with pytest.raises(TypeError, match="config must be a dict"):
+        fm.Model.from_config([("sizes", [2, 1])])
+    with pytest.raises(ValueError, match=r"unknown keys \['depth'\]"):
+        fm.Model.from_config({**config, "depth": 3})
+    with pytest.raises(ValueError, match=r"lacks the keys \['output'\]"):
+        fm.Model.from_config({k: v for k, v in config.items() if k != "output"})
+    with pytest.raises(ValueError, match="one initialisation per layer"):
+        fm.Model.from_config({**config, "init": ["he"]})
+    with pytest.raises(ValueError, match="params must have shape"):
+        fm.Model.from_config(config, params=np.zeros(3))
+
+
+def test_training_summary_counts_the_last_fit_and_the_passes_after_it(rng):
+    X, y = rng.normal(size=(30, 2)), rng.normal(size=30)
+    model = fm.Model([2, 4, 1], seed=0)
+    assert model.training_summary is None
+    model.fit(X, y, epochs=3, batch_size=10, optimizer=fm.Adam())
+    assert model.training_summary == fm.TrainingSummary(epochs=3, samples_seen=90, optimizer=repr(fm.Adam()))
+    model.partial_fit(X[:10], y[:10])
+    assert model.training_summary.epochs == 4 and model.training_summary.samples_seen == 100
+    model.fit(X, y, epochs=1, optimizer=fm.SGD(lr=0.01))  # a new fit starts a new count
+    assert model.training_summary == fm.TrainingSummary(epochs=1, samples_seen=30, optimizer=repr(fm.SGD(lr=0.01)))

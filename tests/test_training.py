@@ -514,3 +514,59 @@ def test_float32_momentum_just_below_one_still_decays():
     kernel.optimizer_step(kernel.OPT_SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64))
     assert np.all(velocity == np.nextafter(np.float32(1), np.float32(0)))
     assert np.all(params == velocity)
+
+
+# --- the plateau rule shared by tol, EarlyStopping, Adaptive and the estimators ----------------------------------
+def test_plateau_follows_scikit_learn_and_keras():
+    from fastmlp._plateau import Plateau
+
+    # scikit-learn: an epoch at best - tol counts as an improvement, and best is the lowest value seen.
+    sk = Plateau(patience=2, tol=0.5)
+    assert sk.update(1.0) and sk.count == 0
+    assert sk.update(0.5) and sk.count == 0 and sk.best == 0.5  # exactly best - tol: improves
+    assert sk.update(0.25) and sk.count == 1 and sk.best == 0.25  # a new best that is not an improvement
+    assert not sk.exhausted
+    assert not sk.update(0.3) and sk.count == 2 and sk.exhausted
+    # Keras: only a decrease of more than tol improves, and best moves only then.
+    keras = Plateau(patience=2, tol=0.5, rule="keras")
+    assert keras.update(1.0)
+    assert not keras.update(0.5) and keras.count == 1 and keras.best == 1.0
+    assert keras.update(0.4) and keras.count == 0 and keras.best == 0.4
+    assert not keras.update(float("nan")) and not keras.update(0.0) and keras.exhausted
+    with pytest.raises(ValueError, match="rule must be"):
+        Plateau(1, rule="pytorch")
+
+
+def test_a_diverging_fit_keeps_its_own_optimizer_state(data):
+    # Fit with Adam, then a fit with SGD + momentum that diverges in epoch 2: the model keeps SGD's state from
+    # before the failing epoch (what partial_fit continues), not the earlier Adam state.
+    X, y = data
+    model = _model(dtype="float32")
+    model.fit(X, y, epochs=2, optimizer=fm.Adam(), batch_size=8)
+    sgd = fm.SGD(lr=0.01, momentum=0.5)
+
+    def blow_up(epoch, logs):
+        model.params *= 1e30  # finite in float32, but the next forward pass overflows
+
+    with pytest.raises(fm.TrainingDivergedError, match="epoch 2"):
+        model.fit(X, y, epochs=3, optimizer=sgd, batch_size=8, shuffle=False, callbacks=blow_up)
+    assert model.training_summary.optimizer == repr(sgd) and model.training_summary.epochs == 1
+    assert model._train_state.optimizer == sgd and model._train_state.state1.any()  # the velocity of epoch 1
+
+
+@pytest.mark.parametrize(
+    "call, error",
+    [
+        (lambda: _model().fit(np.ones((4, 3)), np.ones(4), alpha="0.1"), TypeError),
+        (lambda: _model().fit(np.ones((4, 3)), np.ones(4), tol="1e-4"), TypeError),
+        (lambda: fm.EarlyStopping(min_delta="0"), TypeError),
+        (lambda: fm.EarlyStopping(monitor=3), TypeError),
+        (lambda: fm.EarlyStopping(restore_best_weights="no"), TypeError),
+        (lambda: fm.AdamW(weight_decay=None), TypeError),
+        (lambda: fm.Cosine(min_lr=[0]), TypeError),
+        (lambda: fm.InverseScaling(power_t="half"), TypeError),
+    ],
+)
+def test_a_wrong_type_is_a_type_error(call, error):
+    with pytest.raises(error):
+        call()
