@@ -27,7 +27,8 @@ KERNEL_MODULES = ["activations", "checks", "losses", "layout", "forward", "backw
 
 def test_kernel_salt_is_current():
     stale = _kernel_salt.stale_kernel_files()
-    assert not stale, f"kernel files changed without a new salt: {[p.name for p in stale]}; run tools/update_kernel_salt.py"
+    names = [p.name for p in stale]
+    assert not stale, f"kernel files changed without a new salt: {names}; run tools/update_kernel_salt.py"
 
 
 def test_kernels_use_the_shared_policy_only():

@@ -36,7 +36,8 @@ def test_predict_on_a_local_cluster_equals_local_predict(client):
     model = fm.Model([12, 32, 4], output="softmax", seed=0)
     X = np.random.default_rng(0).normal(size=(5000, 12)).astype(np.float32)
     lazy = predict(model, da.from_array(X, chunks=(700, 5)))  # 8 row blocks; feature chunks get joined
-    assert lazy.dtype == np.float32 and lazy.shape == (5000, 4) and lazy.chunks[0] == da.from_array(X, chunks=700).chunks[0]
+    assert lazy.dtype == np.float32 and lazy.shape == (5000, 4)
+    assert lazy.chunks[0] == da.from_array(X, chunks=700).chunks[0]
     result = client.compute(lazy).result()
     assert_array_equal(result, model.predict(X))
     workers = client.run(lambda: __import__("os").getpid())

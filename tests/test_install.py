@@ -60,7 +60,7 @@ def _tool(name):
 
 
 def _clean_environ(**extra):
-    """This process's environment, without what would make a child import something else than the venv's."""
+    """The environment of this process, without what would make a child import something else than the venv's."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}}
     env.update(extra)
     return env
@@ -415,8 +415,11 @@ def test_fork_after_predict_does_not_hang_and_gives_the_parents_results(tmp_path
 
 
 def test_cold_start_measurement_runs(tmp_path):
-    """``bench/startup.py``'s asv benchmarks are ``timeraw_`` ones, which the bench smoke test does not call; its
-    ``measure_cold_start`` runs the same code strings in fresh processes, so run it once for each cache state."""
+    """``bench/startup.py``'s ``measure_cold_start``, once for each cache state.
+
+    Its asv benchmarks are ``timeraw_`` ones, which the bench smoke test does not call; ``measure_cold_start`` runs
+    the same code strings in fresh processes.
+    """
     code = (
         "import json\n"
         "from bench.startup import measure_cold_start\n"
