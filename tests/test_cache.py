@@ -76,6 +76,8 @@ def test_unwritable_cache_falls_back_to_memory_with_one_warning(monkeypatch):
     assert first(21) == 42 and second(2.0) == 4.0
 
 
+@pytest.mark.slow  # three fresh processes, each compiling every kernel into an empty cache
+@pytest.mark.subprocess
 def test_a_change_in_another_kernel_file_reaches_cached_callers(tmp_path):
     """Numba does not notice a callee edited in another file; the kernel salt makes it notice (RELIABILITY #2)."""
     package = tmp_path / "src" / "fastmlp"

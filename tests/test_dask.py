@@ -13,7 +13,10 @@ distributed = pytest.importorskip("distributed")
 
 from fastmlp.dask import predict  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")
+pytestmark = [
+    pytest.mark.dask,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +35,7 @@ def test_models_pickle_small():
     assert model.params.nbytes < size < model.params.nbytes + 4096  # the parameters and a little configuration
 
 
+@pytest.mark.subprocess  # the cluster's two workers are processes
 def test_predict_on_a_local_cluster_equals_local_predict(client):
     model = fm.Model([12, 32, 4], output="softmax", seed=0)
     X = np.random.default_rng(0).normal(size=(5000, 12)).astype(np.float32)
@@ -54,6 +58,7 @@ def test_bad_arguments():
         predict("model", da.zeros((10, 3)))
 
 
+@pytest.mark.subprocess
 def test_grid_search_with_the_dask_joblib_backend(client):
     pytest.importorskip("sklearn")
     import joblib
