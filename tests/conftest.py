@@ -51,11 +51,11 @@ def pytest_collection_modifyitems(config, items):
         if getattr(item, "module", None) is not None:
             modules[item.path.name] = item.module
     # A test renamed or moved would silently lose its marks (a slow test back in the quick tier): fail instead.
-    stale = [
-        key
-        for key in CENTRAL_MARKS
-        if key.split("::")[0] in modules and not hasattr(modules[key.split("::")[0]], key.split("::")[1])
-    ]
+    stale = []
+    for key in CENTRAL_MARKS:
+        file, function = key.split("::")
+        if file in modules and not hasattr(modules[file], function):
+            stale.append(key)
     if stale:
         raise pytest.UsageError(f"tests/conftest.py CENTRAL_MARKS names tests that do not exist: {stale}")
 
