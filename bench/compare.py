@@ -110,8 +110,10 @@ def _cpu_seconds():
 
 
 def _repeat(fn, min_reps, max_reps, budget_s):
-    """Seconds of each call of ``fn`` (``min_reps`` unless they take over 4 budgets, more while within
-    ``budget_s``, up to ``max_reps``), and the CPU seconds per wall second over them."""
+    """Seconds of each call of ``fn``, and the CPU seconds per wall second over them.
+
+    ``min_reps`` calls unless they take over 4 budgets, more while within ``budget_s``, up to ``max_reps``.
+    """
     times, spent = [], 0.0
     cpu = _cpu_seconds()
     # Past 4 budgets (a slow peer, or a machine busy with other work) one repetition is enough.
@@ -219,7 +221,7 @@ def _worker_floor(job, prof):
         m = {"P1": 1, "P2": P2_FLOOR_ROWS}.get(workload, spec.batch)
         kinds = ("fwd",) if workload in ("P1", "P2") else ("fwd", "dW", "delta")
         gemms, exact_s, exact_flops, best = [], 0.0, 0, 0.0
-        for layer, (k, n) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
+        for layer, (k, n) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:], strict=True)):
             for kind in kinds:
                 seconds = _gemm_seconds(np, m, k, n, kind, reps)
                 flops = 2 * m * k * n
@@ -231,7 +233,7 @@ def _worker_floor(job, prof):
                 if needed:
                     exact_s += seconds
                     exact_flops += flops
-        design_flops = (2 * len(kinds)) * m * sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:]))
+        design_flops = (2 * len(kinds)) * m * sum(a * b for a, b in zip(spec.sizes[:-1], spec.sizes[1:], strict=True))
         entry = {
             "rows_per_step": m,
             "gemms": gemms,
@@ -693,7 +695,7 @@ def render_chart(raw, path):
     fig, axes = plt.subplots(len(thread_keys), 1, figsize=(11, 3.8 * len(thread_keys) + 0.8), squeeze=False)
     colors = {"torch": "#ee4c2c", "jax-step": "#5e97f6", "jax-scan": "#1a4fa3", "sklearn": "#f7931e",
               "numpy": "#3a9e5c"}  # fmt: skip
-    for ax, threads in zip(axes[:, 0], thread_keys):
+    for ax, threads in zip(axes[:, 0], thread_keys, strict=True):
         runs, summary = raw["runs"][threads], raw["summary"][threads]
         rows = _row_order(runs)
         width = 0.8 / max(1, len(columns))
@@ -705,7 +707,7 @@ def render_chart(raw, path):
                     xs.append(i + (j - (len(columns) - 1) / 2) * width)
                     ys.append(s)
             bars = ax.bar(xs, ys, width, label=LABELS[impl], color=colors.get(impl))
-            for bar, y in zip(bars, ys):
+            for bar, y in zip(bars, ys, strict=True):
                 ax.annotate(f"{y:.0f}" if y >= 100 else f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, y), ha="center",
                             va="bottom" if y >= 1 else "top", fontsize=6)  # fmt: skip
         ax.axhline(1.0, color="black", linewidth=0.8)

@@ -53,7 +53,8 @@ def main(argv=None):
     for _ in range(args.architectures):
         model, X, y = random_problem(rng)
         trace = model.forward(X)
-        kinks = [np.abs(z).min() for z, act in zip(trace.Z, model.activations) if act in ("relu", "leaky_relu")]
+        layers = zip(trace.Z, model.activations, strict=True)
+        kinks = [np.abs(z).min() for z, act in layers if act in ("relu", "leaky_relu")]
         if min(kinks, default=np.inf) < 1e-4:
             skipped += 1
             continue

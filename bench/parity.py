@@ -68,7 +68,8 @@ def main(argv=None):
                         cls = fastmlp.MLPClassifier if library == "fastmlp" else SkClassifier
                     else:
                         cls = fastmlp.MLPRegressor if library == "fastmlp" else SkRegressor
-                    pipe = make_pipeline(StandardScaler(), cls(hidden_layer_sizes=(100,), max_iter=args.max_iter, random_state=seed))
+                    estimator = cls(hidden_layer_sizes=(100,), max_iter=args.max_iter, random_state=seed)
+                    pipe = make_pipeline(StandardScaler(), estimator)
                     result = cross_validate(pipe, X, y, cv=cv)
                     scores[library].append(result["test_score"].mean())
                     seconds[library] += result["fit_time"].sum()
@@ -85,9 +86,9 @@ def main(argv=None):
             f"{theirs.mean():.3f} ± {theirs.std():.3f} | {ratio:.1f}× |"
         )
     print(
-        f"\n{args.seeds} seeds × {args.folds}-fold CV, hidden_layer_sizes=(100,), adam, max_iter={args.max_iter}, BLAS threads "
-        f"{args.threads}; fastmlp {fastmlp.__version__}, scikit-learn {__import__('sklearn').__version__}, "
-        f"numpy {np.__version__}; {time.strftime('%Y-%m-%d')}"
+        f"\n{args.seeds} seeds × {args.folds}-fold CV, hidden_layer_sizes=(100,), adam, max_iter={args.max_iter}, "
+        f"BLAS threads {args.threads}; fastmlp {fastmlp.__version__}, "
+        f"scikit-learn {__import__('sklearn').__version__}, numpy {np.__version__}; {time.strftime('%Y-%m-%d')}"
     )
     return 0
 

@@ -55,7 +55,7 @@ def initial_params(spec, seed=0):
     """[(W, b), ...] float32: He-normal hidden layers, Glorot-uniform output layer, zero biases (fastmlp's defaults)."""
     rng = np.random.default_rng(seed)
     params = []
-    for k, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:])):
+    for k, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:], strict=True)):
         if k < spec.n_layers - 1:
             W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
         else:
@@ -117,9 +117,9 @@ def numpy_trainer(spec, X, y, params, lr):
     def epoch():
         for start, stop in slices:
             dW, db = net.gradients(X[start:stop], Y[start:stop])
-            for W, g in zip(net.weights, dW):
+            for W, g in zip(net.weights, dW, strict=True):
                 W -= lr * g
-            for b, g in zip(net.biases, db):
+            for b, g in zip(net.biases, db, strict=True):
                 b -= lr * g
 
     return epoch

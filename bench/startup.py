@@ -1,11 +1,11 @@
-"""Cold start, DESIGN.md's workload C1: a fresh process imports the library, builds W2's network
-(784-256-128-10, relu, softmax) and predicts one row.
+"""Cold start, DESIGN.md's workload C1: a fresh process imports the library, builds a network, predicts one row.
 
-Each sample is a new Python process (asv ``timeraw_``). The time covers the import, building the model and the
-predict call. It does not cover the interpreter's own start-up, which is the same for every library. fastmlp is
-measured with a warm compile cache (a ``NUMBA_CACHE_DIR`` filled once in ``setup``) and with an empty one (a new
-empty ``NUMBA_CACHE_DIR`` for each sample, so every kernel is compiled). The peer is ``import torch`` with the
-same network as an ``nn.Sequential``. It is skipped when torch is not installed.
+The network is W2's (784-256-128-10, relu, softmax). Each sample is a new Python process (asv ``timeraw_``).
+The time covers the import, building the model and the predict call. It does not cover the interpreter's own
+start-up, which is the same for every library. fastmlp is measured with a warm compile cache (a
+``NUMBA_CACHE_DIR`` filled once in ``setup``) and with an empty one (a new empty ``NUMBA_CACHE_DIR`` for each
+sample, so every kernel is compiled). The peer is ``import torch`` with the same network as an
+``nn.Sequential``. It is skipped when torch is not installed.
 
 ``measure_cold_start`` runs the same measurement without asv (the bench smoke test does not call ``timeraw_``
 benchmarks; ``tests/test_install.py`` calls this function), and ``compare`` runs the three variants by turns in one

@@ -13,6 +13,10 @@ import threading
 import time
 
 
+def _predict_into(model, inputs, results, i):
+    results[i] = model.predict(inputs[i])
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=8)
@@ -34,11 +38,9 @@ def main(argv=None):
         serial = [model.predict(X) for X in inputs]
         serial_seconds = time.perf_counter() - start
         threaded = [None] * args.threads
-
-        def work(i):
-            threaded[i] = model.predict(inputs[i])
-
-        workers = [threading.Thread(target=work, args=(i,)) for i in range(args.threads)]
+        workers = [
+            threading.Thread(target=_predict_into, args=(model, inputs, threaded, i)) for i in range(args.threads)
+        ]
         start = time.perf_counter()
         for worker in workers:
             worker.start()

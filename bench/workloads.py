@@ -35,7 +35,7 @@ def make_data(workload, n_rows, seed=0, dtype=np.float32):
 
 def gemm_flops_per_step(sizes, batch):
     """Flops of one training step by DESIGN.md's rule: 6 * batch * sum(n_in * n_out)."""
-    return 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 class NumpyMLP:
@@ -49,7 +49,7 @@ class NumpyMLP:
     def forward(self, X):
         """Return the lists of Z and A (A[0] = X)."""
         A, Z = [X], []
-        for k, (W, b) in enumerate(zip(self.weights, self.biases)):
+        for k, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             z = A[-1] @ W + b
             Z.append(z)
             if k < len(self.weights) - 1:

@@ -8,6 +8,8 @@ import pytest
 
 SUITES = ["bench.kernels", "bench.training", "bench.accuracy"]
 
+pytestmark = pytest.mark.benchmark
+
 
 def _cases():
     for module_name in SUITES:
@@ -59,6 +61,7 @@ def test_gradcheck_report_runs(capsys):
     assert "architectures checked" in capsys.readouterr().out
 
 
+@pytest.mark.subprocess
 def test_threads_script_runs(capsys):
     import subprocess
     import sys
@@ -79,6 +82,8 @@ def test_blas_script_measures_both_libraries(capsys):
     assert via_numba > 0 and via_numpy > 0
 
 
+# Both cases: whichever runs first compiles bench/profile_step.py's uncached kernels (~7 s).
+@pytest.mark.slow
 @pytest.mark.parametrize("sizes", [(4, 8, 1), (4, 8, 6, 3)])
 def test_step_profile_times_every_component(sizes):
     from bench import profile_step

@@ -27,7 +27,8 @@ KERNEL_MODULES = ["activations", "checks", "losses", "layout", "forward", "backw
 
 def test_kernel_salt_is_current():
     stale = _kernel_salt.stale_kernel_files()
-    assert not stale, f"kernel files changed without a new salt: {[p.name for p in stale]}; run tools/update_kernel_salt.py"
+    names = [p.name for p in stale]
+    assert not stale, f"kernel files changed without a new salt: {names}; run tools/update_kernel_salt.py"
 
 
 def test_kernels_use_the_shared_policy_only():
@@ -75,6 +76,8 @@ def test_unwritable_cache_falls_back_to_memory_with_one_warning(monkeypatch):
     assert first(21) == 42 and second(2.0) == 4.0
 
 
+@pytest.mark.slow  # three fresh processes, each compiling every kernel into an empty cache
+@pytest.mark.subprocess
 def test_a_change_in_another_kernel_file_reaches_cached_callers(tmp_path):
     """Numba does not notice a callee edited in another file; the kernel salt makes it notice (RELIABILITY #2)."""
     package = tmp_path / "src" / "fastmlp"

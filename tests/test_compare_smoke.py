@@ -11,6 +11,8 @@ from bench import compare
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+pytestmark = pytest.mark.benchmark
+
 
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
@@ -22,6 +24,9 @@ def quick_run(tmp_path_factory):
     return out, done.stdout
 
 
+# The two share one --quick run of bench.compare, a process per implementation and workload (~6 s in all).
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_quick_run_writes_its_outputs(quick_run):
     out, stdout = quick_run
     markdown = (out / "compare.md").read_text()
@@ -36,6 +41,8 @@ def test_quick_run_writes_its_outputs(quick_run):
         assert (out / "compare.png").stat().st_size > 1000
 
 
+@pytest.mark.slow
+@pytest.mark.subprocess
 def test_table_has_fastmlp_and_numpy_figures(quick_run):
     out, _ = quick_run
     raw = json.loads((out / "compare.json").read_text())

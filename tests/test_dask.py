@@ -13,7 +13,10 @@ distributed = pytest.importorskip("distributed")
 
 from fastmlp.dask import predict  # noqa: E402
 
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning")
+pytestmark = [
+    pytest.mark.dask,
+    pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning", "ignore::UserWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +35,13 @@ def test_models_pickle_small():
     assert model.params.nbytes < size < model.params.nbytes + 4096  # the parameters and a little configuration
 
 
+@pytest.mark.subprocess  # the cluster's two workers are processes
 def test_predict_on_a_local_cluster_equals_local_predict(client):
     model = fm.Model([12, 32, 4], output="softmax", seed=0)
     X = np.random.default_rng(0).normal(size=(5000, 12)).astype(np.float32)
     lazy = predict(model, da.from_array(X, chunks=(700, 5)))  # 8 row blocks; feature chunks get joined
-    assert lazy.dtype == np.float32 and lazy.shape == (5000, 4) and lazy.chunks[0] == da.from_array(X, chunks=700).chunks[0]
+    assert lazy.dtype == np.float32 and lazy.shape == (5000, 4)
+    assert lazy.chunks[0] == da.from_array(X, chunks=700).chunks[0]
     result = client.compute(lazy).result()
     assert_array_equal(result, model.predict(X))
     workers = client.run(lambda: __import__("os").getpid())
@@ -53,6 +58,7 @@ def test_bad_arguments():
         predict("model", da.zeros((10, 3)))
 
 
+@pytest.mark.subprocess
 def test_grid_search_with_the_dask_joblib_backend(client):
     pytest.importorskip("sklearn")
     import joblib

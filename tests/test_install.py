@@ -29,6 +29,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.subprocess  # every test runs fresh Python processes
+
 REPO = Path(__file__).resolve().parents[1]
 SUMMARY = re.compile(r"^summary: linear model \d+\.\d%, MLP \d+\.\d% test accuracy; MLP trained 3 epochs in ")
 DEMO = ["-m", "fastmlp", "demo", "--quiet", "--epochs", "3"]
@@ -60,7 +62,7 @@ def _tool(name):
 
 
 def _clean_environ(**extra):
-    """This process's environment, without what would make a child import something else than the venv's."""
+    """The environment of this process, without what would make a child import something else than the venv's."""
     env = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}}
     env.update(extra)
     return env
@@ -268,6 +270,9 @@ def read_only(install):
     return install
 
 
+# The three share one wheel build and venv install (~22 s), paid by whichever runs first; each demo is ~10 s more.
+@pytest.mark.slow
+@pytest.mark.install
 def test_fresh_venv_with_the_declared_dependencies_runs_the_demo(install, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
@@ -303,6 +308,8 @@ def test_fresh_venv_with_the_declared_dependencies_runs_the_demo(install, tmp_pa
     )
 
 
+@pytest.mark.slow
+@pytest.mark.install
 def test_read_only_install_without_a_writable_home_compiles_in_memory_with_one_warning(read_only, tmp_path):
     runner = read_only.runner
     env = {"PATH": os.defpath, "HOME": "/nonexistent"}  # no NUMBA_CACHE_DIR, no XDG_CACHE_HOME
@@ -340,6 +347,8 @@ print(json.dumps({"rc": rc, "hits": hits, "misses": misses, "file": fastmlp.__fi
 """
 
 
+@pytest.mark.slow
+@pytest.mark.install
 def test_read_only_install_caches_in_numba_cache_dir(read_only):
     runner = read_only.runner
     work = Path(tempfile.mkdtemp(prefix="fastmlp-cachedir-", dir=read_only.root))
@@ -414,9 +423,14 @@ def test_fork_after_predict_does_not_hang_and_gives_the_parents_results(tmp_path
     assert "same [True, True, True, True, True, True, True, True]" in stdout, stdout
 
 
+@pytest.mark.slow  # fresh processes, one of them compiling every kernel into an empty cache
+@pytest.mark.benchmark
 def test_cold_start_measurement_runs(tmp_path):
-    """``bench/startup.py``'s asv benchmarks are ``timeraw_`` ones, which the bench smoke test does not call; its
-    ``measure_cold_start`` runs the same code strings in fresh processes, so run it once for each cache state."""
+    """``bench/startup.py``'s ``measure_cold_start``, once for each cache state.
+
+    Its asv benchmarks are ``timeraw_`` ones, which the bench smoke test does not call; ``measure_cold_start`` runs
+    the same code strings in fresh processes.
+    """
     code = (
         "import json\n"
         "from bench.startup import measure_cold_start\n"
@@ -443,6 +457,8 @@ def _bench_json(code, what):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh process per phase
+@pytest.mark.benchmark
 def test_cold_start_phases_are_timed(tmp_path):
     """``python -m bench.startup --phases`` times each phase of a warm cold start in fresh processes."""
     code = "import json\nfrom bench.startup import phases\nprint(json.dumps(phases('warm', repeats=1)))\n"

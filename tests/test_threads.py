@@ -9,6 +9,7 @@ import pytest
 import fastmlp as fm
 
 
+@pytest.mark.subprocess
 def test_set_num_threads_in_a_fresh_process():
     # A fresh process, so that the limit does not leak into the rest of the suite.
     code = (
