@@ -4,14 +4,17 @@ The estimators of :mod:`fastmlp.estimators` train through :meth:`fastmlp.Model.f
 fit follow scikit-learn's ``learning_rate`` options and its ``tol``/``n_iter_no_change`` rule exactly.
 """
 
-from .schedules import Schedule
+from .schedules import Schedule, inverse_scaling
 
 __all__ = ["ScikitLearnRate", "ScikitLearnStop"]
 
 
 class ScikitLearnRate(Schedule):
-    """scikit-learn's SGD learning rates: "constant", "invscaling", and "adaptive", whose divisions by 5 are made by
-    the estimator's stopping rule (it and the stop share one counter in scikit-learn)."""
+    """scikit-learn's SGD learning rates: "constant", "invscaling" and "adaptive".
+
+    The adaptive rate's divisions by 5 are made by the estimator's stopping rule (:class:`ScikitLearnStop`): in
+    scikit-learn it and the stop share one counter.
+    """
 
     def __init__(self, kind, power_t):
         self.kind = kind
@@ -24,7 +27,7 @@ class ScikitLearnRate(Schedule):
 
     def rate(self, state, epoch, samples_seen):
         if self.kind == "invscaling":
-            return state["base_lr"] / (samples_seen + 1) ** self.power_t
+            return inverse_scaling(state["base_lr"], samples_seen, self.power_t)
         return state["base_lr"] * state["scale"]
 
 

@@ -1,9 +1,9 @@
-"""Every argument check of the public API, and the name-to-code tables, in one place.
+"""Every argument check of the public API in one place, with the tables of accepted names.
 
 Kernels trust their inputs; everything they need to be true is made true here, once, at the Python boundary:
 arrays become C-contiguous, writable arrays of the model's dtype (so each kernel compiles at most one signature per
-dtype), shapes agree with the model, and values are finite. Errors are ``ValueError`` or ``TypeError`` and name the
-argument and what was expected.
+dtype), shapes agree with the model, and values are finite. One rule for errors: a wrong type is a ``TypeError``,
+a wrong value a ``ValueError``, and each names the argument and what was expected.
 """
 
 import numbers
@@ -12,8 +12,45 @@ import os
 
 import numpy as np
 
-from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, OUTPUT_LOSSES
 from ._engine import all_finite as _all_finite
+
+__all__ = [
+    "ALIASES",
+    "DTYPES",
+    "HIDDEN_ACTIVATIONS",
+    "INITS",
+    "OUTPUT_ACTIVATIONS",
+    "OUTPUT_LOSSES",
+    "all_finite_array",
+    "as_array",
+    "assert_all_finite",
+    "check_alpha",
+    "check_bool",
+    "check_callbacks",
+    "check_dtype",
+    "check_features",
+    "check_fit_flags",
+    "check_fraction",
+    "check_hidden",
+    "check_init",
+    "check_int",
+    "check_memory",
+    "check_nonnegative_float",
+    "check_output",
+    "check_path",
+    "check_positive_float",
+    "check_sample_weight",
+    "check_seed",
+    "check_sizes",
+    "check_tol",
+    "check_validation",
+    "check_weight_total",
+    "class_labels",
+    "class_weight_rows",
+    "encode_targets",
+    "to_kernel_array",
+]
 
 # scikit-learn's name for the sigmoid; accepted on input, stored under its canonical name.
 ALIASES = {"logistic": "sigmoid", "linear": "identity", "xavier": "glorot"}
@@ -53,7 +90,7 @@ def check_positive_float(value, name):
 
 def check_nonnegative_float(value, name, *, finite=False):
     """Return ``value`` as a float, requiring a real number >= 0 (and finite when ``finite``)."""
-    what = "a finite number >= 0" if finite else "a number >= 0"
+    what = "a number >= 0, finite" if finite else "a number >= 0"
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {what}; got {value!r}.")
     if not value >= 0 or (finite and not value < np.inf):
@@ -72,13 +109,19 @@ def check_fraction(value, name, low_open=False):
     return value
 
 
-def check_sizes(sizes):
-    """Return the layer widths as a tuple of ints, at least two (inputs and outputs), each >= 1."""
+def check_sizes(sizes, dtype=np.float64):
+    """Return the layer widths as a tuple of ints, at least two (inputs and outputs), each >= 1.
+
+    The parameters of such a network (``dtype`` values) must also fit in this machine's memory.
+    """
     if isinstance(sizes, str | bytes) or not hasattr(sizes, "__len__"):
         raise TypeError(f"sizes must be a sequence of layer widths such as [n_in, 32, n_out]; got {sizes!r}.")
     if len(sizes) < 2:
         raise ValueError(f"sizes must list at least the input and output widths, [n_in, n_out]; got {list(sizes)}.")
-    return tuple(check_int(width, f"sizes[{i}]", 1) for i, width in enumerate(sizes))
+    sizes = tuple(check_int(width, f"sizes[{i}]", 1) for i, width in enumerate(sizes))
+    n_params = sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=False))
+    check_memory(n_params, dtype, f"a model of sizes {list(sizes)} ({n_params:,} parameters)", "sizes")
+    return sizes
 
 
 def check_hidden(hidden, n_hidden):
@@ -280,13 +323,13 @@ def check_alpha(alpha):
 
 
 def check_tol(tol):
-    """``fit``'s ``tol``: None (no tol stop) or a number >= 0."""
+    """``fit``'s ``tol``: None (no tol stop) or a finite number >= 0."""
     if tol is None:
         return None
     if isinstance(tol, bool | np.bool_) or not isinstance(tol, numbers.Real):
         raise TypeError(f"tol must be None or a number >= 0; got {tol!r}.")
-    if not tol >= 0:
-        raise ValueError(f"tol must be None or a number >= 0; got {tol!r}.")
+    if not 0 <= tol < np.inf:
+        raise ValueError(f"tol must be None or a number >= 0, finite; got {tol!r}.")
     return float(tol)
 
 
@@ -311,7 +354,18 @@ def check_sample_weight(sample_weight, n_rows, dtype, name="sample_weight"):
         raise ValueError(f"{name} must be >= 0; got a negative weight.")
     if not (w > 0).any():
         raise ValueError(f"{name} must have at least one positive weight; all weights are zero.")
+    check_weight_total(w, name)
     return w
+
+
+def check_weight_total(w, name):
+    """Refuse row weights whose total is too small to divide by in their dtype (subnormal, say)."""
+    total = float(np.sum(w, dtype=np.float64))
+    if total < np.finfo(w.dtype).tiny:
+        raise ValueError(
+            f"{name} sums to {total:.3g}, too small to divide the loss by in {w.dtype}; scale the weights up (the "
+            "loss depends only on their ratios)."
+        )
 
 
 def class_labels(output, n_out, y):
@@ -384,3 +438,26 @@ def check_callbacks(callbacks):
             raise TypeError(f"callbacks must be callables f(epoch, logs) or have on_epoch_end; got {callback!r}.")
     return result
 
+
+
+def _physical_memory():
+    """Bytes of memory this machine has, or None where the system does not say."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(n_values, dtype, what, name):
+    """Refuse, naming ``name``, buffers of ``n_values`` values of ``dtype`` that this machine's memory cannot hold.
+
+    NumPy hands out more than the machine has (the pages are only taken when written), so an oversized model or
+    workspace would be killed part way through instead of refused; this check makes it a ValueError up front.
+    """
+    n_bytes = int(n_values) * np.dtype(dtype).itemsize
+    memory = _physical_memory()
+    if memory is not None and n_bytes > memory:
+        raise ValueError(
+            f"{what} needs {n_bytes / 2**30:,.1f} GiB, more than this machine's {memory / 2**30:,.1f} GiB of memory; "
+            f"reduce {name}."
+        )

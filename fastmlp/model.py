@@ -8,6 +8,7 @@ import numpy as np
 from . import _engine
 from . import _validation as v
 from . import training as _training
+from ._guard import UseGuard, reads, trains
 from ._modelfile import write_model_file
 from .optimizers import resolve_optimizer
 from .schedules import Cosine
@@ -22,6 +23,7 @@ SMALL_BATCH_ROWS = 64
 ``chunk_size`` given, :meth:`Model.predict` makes one kernel call with the checks inside it."""
 
 NORMAL_INIT_STD = 0.05
+_TooHardError = getattr(np, "exceptions", np).TooHardError  # NumPy >= 1.25 keeps it in np.exceptions
 PICKLE_FORMAT = 1
 
 
@@ -115,12 +117,13 @@ class Model:
     """
 
     def __init__(self, sizes, hidden="relu", output="identity", *, dtype="float32", seed=None, bias=True, init=None):
-        sizes = v.check_sizes(sizes)
+        dtype = v.check_dtype(dtype)
+        sizes = v.check_sizes(sizes, dtype)
         self._configure(
             sizes=sizes,
             hidden=v.check_hidden(hidden, len(sizes) - 2),
             output=v.check_output(output, sizes[-1]),
-            dtype=v.check_dtype(dtype),
+            dtype=dtype,
             bias=v.check_bool(bias, "bias"),
         )
         self._rng = v.check_seed(seed)
@@ -135,6 +138,7 @@ class Model:
         self._dtype = np.dtype(dtype)
         self._bias = bias
         self._engine = _engine.Engine(self._sizes, self._hidden, output, bias)
+        self._guard = UseGuard()
         self._layout = self._engine.layout
         self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
         self._weights = self._layout.weight_views(self._params)
@@ -189,6 +193,7 @@ class Model:
         return self._params
 
     @params.setter
+    @trains("assigning params")
     def params(self, values):
         values = v.as_array(values, "params")
         if values.shape != self._params.shape:
@@ -291,6 +296,7 @@ class Model:
         """
         return None if self._train_state is None else self._train_state.summary()
 
+    @reads("astype")
     def astype(self, dtype):
         """Return a copy of the model with parameters converted to ``dtype`` ("float32" or "float64")."""
         clone = object.__new__(Model)
@@ -305,6 +311,7 @@ class Model:
         """Return an independent copy of the model (same parameters, same random state)."""
         return self.astype(self._dtype)
 
+    @reads("save")
     def save(self, path, *, metadata=None):
         """Write the model to one ``.npz`` file, atomically; :func:`fastmlp.load` reads it back bit-exactly.
 
@@ -360,6 +367,7 @@ class Model:
         v.assert_all_finite(X, name)
         return X
 
+    @reads("predict")
     def predict(self, X, *, out=None, chunk_size=None):
         """Return the network's output ``A_L`` for every row of ``X``.
 
@@ -406,6 +414,7 @@ class Model:
         n = X.shape[0]
         shape = (n, self._sizes[-1])
         if out is None:
+            v.check_memory(n * shape[1], self._dtype, f"the outputs for {n:,} rows", "the rows per call")
             out = np.empty(shape, dtype=self._dtype)
         elif not isinstance(out, np.ndarray):
             raise TypeError(f"out must be a numpy array (a memmap is fine); got {type(out).__name__}.")
@@ -414,6 +423,11 @@ class Model:
                 f"out must be a writable array of shape {shape} and dtype {self._dtype}; got shape {out.shape}, "
                 f"dtype {out.dtype}{'' if out.flags.writeable else ', read-only'}."
             )
+        elif np.may_share_memory(out, X) and _overlap(out, X):
+            # The kernel would overwrite rows of X before reading them (a model without hidden layers writes its
+            # outputs while it reads its inputs).
+            raise ValueError("out must not share memory with X: give a separate array.")
+        self._check_workspace(min(rows, n), self._engine.hidden_width + shape[1] + X.shape[1], "chunk_size")
         # The kernel writes C-contiguous blocks: straight into out when its rows are, else through one buffer.
         direct = out.flags.c_contiguous
         out_buf = None if direct else np.empty((min(rows, n), shape[1]), dtype=self._dtype)
@@ -448,18 +462,35 @@ class Model:
             yield start, chunk
 
     def _check_outputs(self, out, name):
-        """Raise instead of returning NaN or infinity from finite inputs."""
+        """Raise instead of returning NaN or infinity from finite inputs (the rule for every result)."""
         if v.all_finite_array(out):
             return
         if not v.all_finite_array(self._params):
             raise ValueError("the model's params contain NaN or infinity, so its outputs are not finite.")
         raise ValueError(
-            f"the forward pass of {name} overflowed {self._dtype}: its outputs are not finite. Scale the inputs "
-            "(standardise them, say) or use dtype='float64'."
+            f"the forward pass of {name} overflowed {self._dtype}: its outputs are not finite. {self._advice('inputs')}"
         )
 
+    def _advice(self, what):
+        """What to change when a result from finite inputs overflows this model's dtype."""
+        more = " or use dtype='float64'" if self._dtype == np.float32 else ""
+        return f"Scale the {what} (standardise them, say){more}."
+
+    def _check_workspace(self, rows, values_per_row, name):
+        v.check_memory(rows * values_per_row, self._dtype, f"a workspace of {rows:,} rows", name)
+
+    def _check_training_workspace(self, data, batch_size):
+        # Per batch row: Z, A and delta of every layer, and a gathered row of X and Y.
+        per_row = 3 * self._layout.width_sum + self._sizes[0] + self._sizes[-1]
+        self._check_workspace(min(batch_size, data[0].shape[0]), per_row, "batch_size")
+
+    @reads("forward")
     def forward(self, X):
         """Run the forward pass on ``X`` in one batch and return every layer's Z and A.
+
+        The one computation that returns non-finite values instead of raising: it is the tool for finding the layer
+        where an overflow or a NaN weight starts (``np.isfinite(trace.A[k]).all()``). Every other method raises a
+        ValueError rather than return NaN or infinity from finite inputs.
 
         Parameters
         ----------
@@ -472,6 +503,7 @@ class Model:
         """
         X = self._kernel_inputs(X)
         m = X.shape[0]
+        self._check_workspace(m, 2 * self._layout.width_sum, "the rows of X")
         ws = self._engine.workspace(m, self._dtype, backward=False)
         self._engine.forward(self._params, X, ws)
         # A[0] is a copy, so that changing the trace never changes the caller's array.
@@ -496,6 +528,7 @@ class Model:
             total += chunk_total
         return out, total / _total_weight(w)
 
+    @reads("loss")
     def loss(self, X, y, *, sample_weight=None, alpha=0.0, chunk_size=None):
         """Return the loss J over the rows of ``X``.
 
@@ -526,8 +559,17 @@ class Model:
         alpha = v.check_alpha(alpha)
         rows = None if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
         _, loss = self._output_and_loss(X, Y, w, chunk_size=rows)
-        return float(loss + self._engine.penalty(self._params, alpha, _total_weight(w)))
+        return self._finite_loss(loss + self._engine.penalty(self._params, alpha, _total_weight(w)), alpha)
 
+    def _finite_loss(self, loss, alpha):
+        """``loss`` as a float, or a ValueError saying what made it overflow."""
+        if np.isfinite(loss):
+            return float(loss)
+        if alpha and not np.isfinite(self._engine.penalty(self._params, alpha, 1.0)):
+            raise ValueError(f"the L2 penalty overflowed float64: alpha={alpha} is too large for these weights.")
+        raise ValueError(f"the loss overflowed float64: it is not finite. {self._advice('inputs and targets')}")
+
+    @reads("gradients")
     def gradients(self, X, y, *, sample_weight=None, alpha=0.0):
         """Backpropagate one batch: the loss and every layer's dJ/dW, dJ/db and delta, from the compiled recurrence.
 
@@ -551,12 +593,16 @@ class Model:
         Y = self._targets(y, m)
         w = v.check_sample_weight(sample_weight, m, self._dtype)
         alpha = v.check_alpha(alpha)
+        self._check_workspace(m, 3 * self._layout.width_sum, "the rows of X")
         ws = self._engine.workspace(m, self._dtype)
         grads = np.empty_like(self._params)
         loss = self._engine.loss_and_gradient(self._params, X, Y, w, alpha, ws, grads)
         self._check_outputs(self._engine.output_block(ws.acts, m), "X")
+        loss = self._finite_loss(loss, alpha)
         if not v.all_finite_array(grads):
-            raise ValueError(f"the gradients overflowed {self._dtype}; scale the inputs or targets, or use float64.")
+            raise ValueError(
+                f"the gradients overflowed {self._dtype}: they are not finite. {self._advice('inputs and targets')}"
+            )
         return Gradients(
             loss=loss,
             dW=self._layout.weight_views(grads),
@@ -573,10 +619,17 @@ class Model:
         extra = v.class_weight_rows(class_weight, self._output, self._sizes[-1], y)
         if extra is not None:
             w = v.to_kernel_array(w * extra, self._dtype)
+            if not v.all_finite_array(w):
+                raise ValueError(
+                    f"class_weight times sample_weight gives weights too large for {self._dtype}; scale the class "
+                    "weights down (only their ratios matter)."
+                )
             if not (w > 0).any():
                 raise ValueError("class_weight and sample_weight leave every row with weight 0.")
+            v.check_weight_total(w, "class_weight times sample_weight")
         return X, Y, w
 
+    @trains("fit")
     def fit(
         self, X, y, *, epochs=10, batch_size=32, optimizer=None, shuffle=True, validation=None,
         validation_fraction=None, early_stopping=False, sample_weight=None, class_weight=None, alpha=0.0, tol=None,
@@ -654,6 +707,7 @@ class Model:
         v.assert_all_finite(self._params, "the model's params")
 
         data = self._training_data(X, y, sample_weight, class_weight)
+        self._check_training_workspace(data, batch_size)
         val = None
         if validation_fraction is not None:
             data, val = _training.split_validation(*data, validation_fraction, rng)
@@ -672,6 +726,7 @@ class Model:
             # Also after a divergence: the state of this fit, as it was before the epoch that diverged.
             self._train_state = state
 
+    @trains("partial_fit")
     def partial_fit(
         self, X, y, *, batch_size=32, optimizer=None, sample_weight=None, class_weight=None, alpha=0.0, shuffle=True,
         seed=None,
@@ -709,12 +764,21 @@ class Model:
             )
         v.assert_all_finite(self._params, "the model's params")
         data = self._training_data(X, y, sample_weight, class_weight)
+        self._check_training_workspace(data, batch_size)
         try:
             return _training.partial_fit(
                 self._engine, self._params, data, state, rng, batch_size=batch_size, alpha=alpha, shuffle=shuffle
             )
         finally:
             self._train_state = state
+
+
+def _overlap(a, b):
+    """Whether arrays ``a`` and ``b`` share memory (assumed so when that is too costly to decide)."""
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except _TooHardError:
+        return True
 
 
 def _total_weight(w):

@@ -124,7 +124,7 @@ class AdamW(Adam):
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01, schedule="constant"):
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps, schedule=schedule)
-        self.weight_decay = check_nonnegative_float(weight_decay, "weight_decay")
+        self.weight_decay = check_nonnegative_float(weight_decay, "weight_decay", finite=True)
 
     def hyperparameters(self, lr, alpha):
         """See :meth:`Optimizer.hyperparameters`."""

@@ -12,7 +12,7 @@ from ._plateau import Plateau
 from ._settings import Settings
 from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
 
-__all__ = ["Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "resolve_schedule"]
+__all__ = ["Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "inverse_scaling", "resolve_schedule"]
 
 
 class Schedule(Settings):
@@ -45,11 +45,16 @@ class InverseScaling(Schedule):
     """
 
     def __init__(self, power_t=0.5):
-        self.power_t = check_nonnegative_float(power_t, "power_t")
+        self.power_t = check_nonnegative_float(power_t, "power_t", finite=True)
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""
-        return state["base_lr"] / (samples_seen + 1) ** self.power_t
+        return inverse_scaling(state["base_lr"], samples_seen, self.power_t)
+
+
+def inverse_scaling(base_lr, samples_seen, power_t):
+    """``base_lr / (samples_seen + 1) ** power_t``, going to 0 instead of overflowing for large ``power_t``."""
+    return base_lr * math.exp(-power_t * math.log(samples_seen + 1))
 
 
 class StepDecay(Schedule):
@@ -85,7 +90,7 @@ class Cosine(Schedule):
 
     def __init__(self, epochs=None, min_lr=0.0):
         self.epochs = None if epochs is None else check_int(epochs, "epochs", 1)
-        self.min_lr = check_nonnegative_float(min_lr, "min_lr")
+        self.min_lr = check_nonnegative_float(min_lr, "min_lr", finite=True)
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""
@@ -115,11 +120,13 @@ class Adaptive(Schedule):
     """
 
     def __init__(self, factor=5.0, patience=10, tol=1e-4, min_lr=1e-6):
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real) or not factor > 1:
-            raise ValueError(f"factor must be a number > 1; got {factor!r}.")
+        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
+            raise TypeError(f"factor must be a number > 1, finite; got {factor!r}.")
+        if not 1 < factor < math.inf:
+            raise ValueError(f"factor must be a number > 1, finite; got {factor!r}.")
         self.factor = float(factor)
         self.patience = check_int(patience, "patience", 1)
-        self.tol = check_nonnegative_float(tol, "tol")
+        self.tol = check_nonnegative_float(tol, "tol", finite=True)
         self.min_lr = check_positive_float(min_lr, "min_lr")
 
     def start(self, base_lr, epochs):

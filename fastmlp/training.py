@@ -128,7 +128,7 @@ class EarlyStopping:
             raise ValueError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
         self.monitor = monitor
         self.patience = v.check_int(patience, "patience", 1)
-        self.min_delta = v.check_nonnegative_float(min_delta, "min_delta")
+        self.min_delta = v.check_nonnegative_float(min_delta, "min_delta", finite=True)
         self.restore_best_weights = v.check_bool(restore_best_weights, "restore_best_weights")
 
     def __repr__(self):

@@ -32,7 +32,8 @@ def _random_model(seed):
 
 def _min_abs_relu_preactivation(model, X):
     trace = model.forward(X)
-    kinks = [np.abs(z).min() for z, act in zip(trace.Z, model.activations) if act in ("relu", "leaky_relu")]
+    layers = zip(trace.Z, model.activations, strict=True)
+    kinks = [np.abs(z).min() for z, act in layers if act in ("relu", "leaky_relu")]
     return min(kinks, default=np.inf)
 
 

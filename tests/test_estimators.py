@@ -38,7 +38,9 @@ def iris():
 def test_classifier_learns_iris_with_every_solver(iris):
     X, y = iris
     for solver in ("adam", "sgd", "lbfgs"):
-        clf = MLPClassifier(hidden_layer_sizes=(16,), solver=solver, learning_rate_init=0.05, max_iter=300, random_state=0)
+        clf = MLPClassifier(
+            hidden_layer_sizes=(16,), solver=solver, learning_rate_init=0.05, max_iter=300, random_state=0
+        )
         clf.fit(X, y)
         assert clf.score(X, y) > 0.95, solver
         assert clf.classes_.tolist() == [0, 1, 2] and clf.out_activation_ == "softmax"
@@ -215,7 +217,8 @@ def test_import_without_scikit_learn_is_clear():
         "try:\n    fastmlp.MLPClassifier\nexcept ImportError as exc:\n    print(exc)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "fastmlp.MLPClassifier needs scikit-learn, which is not installed: pip install 'fastmlp[sklearn]'" in result.stdout
+    expected = "fastmlp.MLPClassifier needs scikit-learn, which is not installed: pip install 'fastmlp[sklearn]'"
+    assert expected in result.stdout
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         fm.__getattr__("Nope")
 

@@ -28,7 +28,8 @@ def test_multi_output_without_bias(rng):
     X, y = _regression_data(rng, n_targets=2)
     y -= 0.7  # no intercept to fit
     model = fm.Model([3, 2], output="identity", bias=False, dtype="float64", seed=0)
-    model.fit(X, y, epochs=2000, batch_size=10_000, optimizer=fm.SGD(lr=0.5), shuffle=False)  # batch larger than the data: full batch
+    # A batch larger than the data: full-batch gradient descent.
+    model.fit(X, y, epochs=2000, batch_size=10_000, optimizer=fm.SGD(lr=0.5), shuffle=False)
     solution, *_ = np.linalg.lstsq(X, y, rcond=None)
     assert_allclose(model.weights[0], solution, rtol=1e-8, atol=1e-10)
 

@@ -25,7 +25,8 @@ def _module_name(path):
 
 def _is_module(name):
     relative = Path(*name.split("."))
-    return (PACKAGE.parent / relative.with_suffix(".py")).exists() or (PACKAGE.parent / relative / "__init__.py").exists()
+    root = PACKAGE.parent
+    return (root / relative.with_suffix(".py")).exists() or (root / relative / "__init__.py").exists()
 
 
 def _import_graph():
@@ -141,5 +142,8 @@ def test_every_public_module_declares_its_public_names(name):
 def test_the_estimators_are_public_but_load_lazily():
     assert {"MLPClassifier", "MLPRegressor"} <= set(fastmlp.__all__)
     assert {"MLPClassifier", "MLPRegressor"} <= set(dir(fastmlp))
-    code = "import sys, fastmlp; assert 'sklearn' not in sys.modules; fastmlp.MLPRegressor; assert 'sklearn' in sys.modules"
+    code = (
+        "import sys, fastmlp; assert 'sklearn' not in sys.modules; fastmlp.MLPRegressor; "
+        "assert 'sklearn' in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)

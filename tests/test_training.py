@@ -399,7 +399,11 @@ Y4 = np.arange(6.0)
         (lambda: _model().fit(X4, Y4, early_stopping="yes"), TypeError, "early_stopping must be True, False"),
         (lambda: _model().fit(X4, Y4, sample_weight=np.ones(5)), ValueError, r"sample_weight must have shape \(6,\)"),
         (lambda: _model().fit(X4, Y4, sample_weight=-np.ones(6)), ValueError, "sample_weight must be >= 0"),
-        (lambda: _model().fit(X4, Y4, sample_weight=np.zeros(6)), ValueError, "at least one positive weight; all weights are zero"),
+        (
+            lambda: _model().fit(X4, Y4, sample_weight=np.zeros(6)),
+            ValueError,
+            "at least one positive weight; all weights are zero",
+        ),
         (lambda: _model().fit(X4, Y4, sample_weight=np.full(6, np.nan)), ValueError, "sample_weight contains NaN"),
         (lambda: _model().fit(X4, Y4, class_weight="balanced"), ValueError, "class_weight needs a classifier"),
         (lambda: _model().fit(X4, Y4, callbacks=[3]), TypeError, "callbacks must be callables"),

@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "0ebcc55fd3564f419a588a17b5a65ae123e73631560ee45c69d378c793e3c693"
+_KERNEL_SALT = "ed82f4829638f3736c88ce5e146ad5fd7f339c5a2782a552c6f638b1e6285a0b"
 
 
 @jit(inline=True)
@@ -60,8 +60,7 @@ OUTPUT_NOT_FINITE = 2  # outputs written, some NaN or infinite
 
 @jit
 def predict_into(X, params, net, use_bias, acts, out, check_input):
-    """Run the forward pass keeping only what prediction needs, write the output activations to ``out``, and check
-    that they are finite.
+    """Run the forward pass into ``out``, keeping only what prediction needs, and check the outputs are finite.
 
     Each hidden layer's activation overwrites its Z in ``acts``; the output layer is computed straight into
     ``out``.
