@@ -34,6 +34,7 @@ __all__ = [
     "check_fraction",
     "check_hidden",
     "check_init",
+    "check_input_scaling",
     "check_int",
     "check_memory",
     "check_nonnegative_float",
@@ -461,3 +462,22 @@ def check_memory(n_values, dtype, what, name):
             f"{what} needs {n_bytes / 2**30:,.1f} GiB, more than this machine's {memory / 2**30:,.1f} GiB of memory; "
             f"reduce {name}."
         )
+
+
+def check_input_scaling(mean, scale, n_features):
+    """Return ``(mean, scale)`` as float64 arrays of ``n_features`` values (finite, scales > 0), or None."""
+    if mean is None and scale is None:
+        return None
+    if mean is None or scale is None:
+        raise ValueError("give both mean and scale for the input scaling, or neither.")
+    arrays = []
+    for name, values in (("mean", mean), ("scale", scale)):
+        values = as_array(values, name)
+        if values.shape != (n_features,):
+            raise ValueError(f"{name} must have shape ({n_features},), a value per input feature; got {values.shape}.")
+        values = np.array(values, dtype=np.float64)
+        assert_all_finite(values, name)
+        arrays.append(values)
+    if not (arrays[1] > 0).all():
+        raise ValueError("scale must be > 0 for every feature.")
+    return arrays[0], arrays[1]

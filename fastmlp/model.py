@@ -139,6 +139,7 @@ class Model:
         self._bias = bias
         self._engine = _engine.Engine(self._sizes, self._hidden, output, bias)
         self._guard = UseGuard()
+        self._scaling = None
         self._layout = self._engine.layout
         self._params = np.zeros(self._layout.n_params, dtype=self._dtype)
         self._weights = self._layout.weight_views(self._params)
@@ -246,7 +247,7 @@ class Model:
         }
 
     @classmethod
-    def from_config(cls, config, *, params=None, seed=None):
+    def from_config(cls, config, *, params=None, seed=None, input_scaling=None):
         """Build a model from :meth:`config`'s dictionary, with the given parameters.
 
         Parameters
@@ -257,6 +258,8 @@ class Model:
             The parameters, copied into the model (see :attr:`params`); None keeps the fresh initialisation.
         seed : int, numpy.random.Generator or None, default=None
             Seeds the new model's generator (used by ``fit`` without a seed, and for the initial weights).
+        input_scaling : tuple (mean, scale), optional
+            As :attr:`input_scaling` returns it; see :meth:`set_input_scaling`.
 
         Returns
         -------
@@ -286,6 +289,8 @@ class Model:
             model._init_names = tuple(v.check_init(name, 1, ())[0] for name in init)
         if params is not None:
             model.params = params
+        if input_scaling is not None:
+            model.set_input_scaling(*input_scaling)
         return model
 
     @property
@@ -329,7 +334,10 @@ class Model:
     def __getstate__(self):
         # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of
         # partial_fit is not kept.
-        return {"pickle_format": PICKLE_FORMAT, **self.config(), "params": self._params.copy(), "rng": self._rng}
+        return {
+            "pickle_format": PICKLE_FORMAT, **self.config(), "params": self._params.copy(), "rng": self._rng,
+            "input_scaling": self.input_scaling,
+        }  # fmt: skip
 
     def __setstate__(self, state):
         if state.get("pickle_format") != PICKLE_FORMAT:
@@ -352,6 +360,8 @@ class Model:
         self._rng = state["rng"]
         self._train_state = None
         self._params[...] = state["params"]
+        scaling = state.get("input_scaling")
+        self._scaling = None if scaling is None else v.check_input_scaling(*scaling, self._sizes[0])
 
     def __repr__(self):
         hidden = self._hidden[0] if len(set(self._hidden)) == 1 else list(self._hidden)
@@ -363,9 +373,46 @@ class Model:
     # ----------------------------------------------------------------------------------------------------------
     # Computation
     def _kernel_inputs(self, X, name="X"):
-        X = v.to_kernel_array(v.check_features(X, self._sizes[0], name), self._dtype)
+        X = v.check_features(X, self._sizes[0], name)
+        if self._scaling is not None:
+            v.assert_all_finite(X, name)
+            X = self._scaled(X)
+        X = v.to_kernel_array(X, self._dtype)
         v.assert_all_finite(X, name)
         return X
+
+    def _scaled(self, X, out=None):
+        """``(X - mean) / scale`` of the input scaling, computed in float64, into ``out`` when given."""
+        mean, scale = self._scaling
+        with np.errstate(over="ignore"):  # an overflow to inf is reported by the caller's finiteness check
+            result = (np.asarray(X, dtype=np.float64) - mean) / scale
+        if out is None:
+            return result
+        with np.errstate(over="ignore"):
+            np.copyto(out, result, casting="unsafe")
+        return out
+
+    @property
+    def input_scaling(self):
+        """tuple of ndarray or None: ``(mean, scale)`` applied to every input as ``(X - mean) / scale``.
+
+        Set with :meth:`set_input_scaling`. Every computation (``predict``, ``forward``, ``loss``, ``gradients``,
+        ``fit``) takes raw inputs and scales them first, and model files keep the scaling, so a loaded model
+        predicts from raw inputs as the saved one did. Copies: changing them changes nothing.
+        """
+        return None if self._scaling is None else (self._scaling[0].copy(), self._scaling[1].copy())
+
+    @trains("set_input_scaling")
+    def set_input_scaling(self, mean, scale):
+        """Make the model scale every input as ``(X - mean) / scale`` before its first layer.
+
+        Parameters
+        ----------
+        mean, scale : array-like of shape (sizes[0],) or None
+            Per-feature offsets and scales (finite; scales > 0), typically the training data's mean and standard
+            deviation. Both None removes the scaling.
+        """
+        self._scaling = v.check_input_scaling(mean, scale, self._sizes[0])
 
     @reads("predict")
     def predict(self, X, *, out=None, chunk_size=None):
@@ -395,6 +442,7 @@ class Model:
         if (
             out is None
             and chunk_size is None
+            and self._scaling is None
             and type(X) is np.ndarray
             and X.dtype == self._dtype
             and X.ndim == 2
@@ -441,19 +489,24 @@ class Model:
                 out[start : start + m] = target
         return out
 
-    def _chunks(self, X, rows, name="X"):
-        """Yield ``(start, chunk)``: ``X[start:start + rows]`` validated and in the kernels' form.
+    def _chunks(self, X, rows, name="X", prepared=False):
+        """Yield ``(start, chunk)``: ``X[start:start + rows]`` validated, scaled and in the kernels' form.
 
-        Inputs already in that form are passed as slices; anything else is converted chunk by chunk into one reused
-        buffer, so a large input of another dtype or layout (a memory map, say) is never copied whole.
+        Inputs already in that form (``prepared``: from :meth:`_kernel_inputs`) are passed as slices; anything else
+        is converted chunk by chunk into one reused buffer, so a large input of another dtype or layout (a memory
+        map, say) is never copied whole.
         """
         n = X.shape[0]
-        direct = X.dtype == self._dtype and X.flags.c_contiguous and X.flags.writeable
+        plain = X.dtype == self._dtype and X.flags.c_contiguous and X.flags.writeable and self._scaling is None
+        direct = prepared or plain
         buffer = None if direct else np.empty((min(rows, n), self._sizes[0]), dtype=self._dtype)
         for start in range(0, n, rows):
             stop = min(start + rows, n)
             if direct:
                 chunk = np.asarray(X[start:stop])  # a plain ndarray view, also of a memmap
+            elif self._scaling is not None:
+                v.assert_all_finite(X[start:stop], name)  # named as the caller's input, before the scaling
+                chunk = self._scaled(X[start:stop], out=buffer[: stop - start])
             else:
                 chunk = buffer[: stop - start]
                 with np.errstate(over="ignore"):  # values too large for the dtype become inf, reported just below
@@ -512,21 +565,28 @@ class Model:
     def _targets(self, y, n_rows, name="y"):
         return v.encode_targets(y, self._output, self._sizes[-1], n_rows, self._dtype, name)
 
-    def _output_and_loss(self, X, Y, w=None, name="X", chunk_size=None):
-        """Forward ``X`` in chunks over one workspace: return the outputs and the weighted mean loss against ``Y``."""
+    def _output_and_loss(self, X, Y, w=None, name="X", chunk_size=None, prepared=False):
+        """Forward ``X`` in chunks over one workspace: return the outputs and the weighted mean loss against ``Y``.
+
+        ``prepared``: ``X`` comes from :meth:`_kernel_inputs` (validated and scaled already).
+        """
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else chunk_size
         n = X.shape[0]
         w = np.ones(n, dtype=self._dtype) if w is None else w
         out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
         ws = self._engine.workspace(min(rows, n), self._dtype, backward=False)
         total = 0.0
-        for start, chunk in self._chunks(X, rows, name):
+        for start, chunk in self._chunks(X, rows, name, prepared):
             stop = start + chunk.shape[0]
             A_out, chunk_total = self._engine.forward_loss(self._params, chunk, Y[start:stop], w[start:stop], ws)
             self._check_outputs(A_out, name)
             out[start:stop] = A_out
             total += chunk_total
         return out, total / _total_weight(w)
+
+    def _evaluate(self, X, Y, w, name):
+        """Outputs and loss of validation data already in the kernels' form (``training.fit``'s ``evaluate``)."""
+        return self._output_and_loss(X, Y, w, name, prepared=True)
 
     @reads("loss")
     def loss(self, X, y, *, sample_weight=None, alpha=0.0, chunk_size=None):
@@ -718,7 +778,7 @@ class Model:
         try:
             return _training.fit(
                 self._engine, self._params, data, state, rng, epochs=epochs, batch_size=batch_size, alpha=alpha,
-                shuffle=shuffle, validation=val, evaluate=self._output_and_loss, stopper=stopper, tol=tol,
+                shuffle=shuffle, validation=val, evaluate=self._evaluate, stopper=stopper, tol=tol,
                 n_iter_no_change=n_iter_no_change, callbacks=callbacks, verbose=verbose,
                 record_norms=record_gradient_norms,
             )  # fmt: skip

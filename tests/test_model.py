@@ -265,3 +265,51 @@ def test_training_summary_counts_the_last_fit_and_the_passes_after_it(rng):
     assert model.training_summary.epochs == 4 and model.training_summary.samples_seen == 100
     model.fit(X, y, epochs=1, optimizer=fm.SGD(lr=0.01))  # a new fit starts a new count
     assert model.training_summary == fm.TrainingSummary(epochs=1, samples_seen=30, optimizer=repr(fm.SGD(lr=0.01)))
+
+
+# --- input scaling -----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_input_scaling_is_applied_by_every_computation(dtype, rng):
+    X = rng.normal(3.0, 50.0, size=(40, 3))
+    y = rng.integers(0, 2, size=40)
+    mean, scale = X.mean(axis=0), X.std(axis=0)
+    scaled = fm.Model([3, 5, 2], output="softmax", dtype=dtype, seed=0)
+    scaled.set_input_scaling(mean, scale)
+    plain = fm.Model([3, 5, 2], output="softmax", dtype=dtype, seed=0)
+    Xs = (X - mean) / scale
+    assert_array_equal(scaled.predict(X), plain.predict(Xs))
+    assert_array_equal(scaled.predict(X[:2]), plain.predict(Xs[:2]))  # the few-rows path too
+    assert_array_equal(scaled.forward(X).A[-1], plain.forward(Xs).A[-1])
+    assert scaled.loss(X, y) == plain.loss(Xs, y)
+    assert_array_equal(scaled.gradients(X, y).flat, plain.gradients(Xs, y).flat)
+    assert scaled.predict(X, chunk_size=7).tobytes() == plain.predict(Xs, chunk_size=7).tobytes()
+    history = scaled.fit(X, y, epochs=2, batch_size=8, validation=(X[:9], y[:9]))
+    reference = plain.fit(Xs, y, epochs=2, batch_size=8, validation=(Xs[:9], y[:9]))
+    assert history.loss == reference.loss and history.val_loss == reference.val_loss
+    assert_array_equal(scaled.params, plain.params)
+    for twin in (scaled.copy(), pickle.loads(pickle.dumps(scaled)), scaled.astype("float64")):
+        assert_allclose(twin.predict(X), scaled.predict(X), rtol=1e-6)
+        assert_array_equal(twin.input_scaling[0], mean)
+    assert fm.Model.from_config(scaled.config(), params=scaled.params, input_scaling=(mean, scale)).predict(
+        X
+    ).tobytes() == scaled.predict(X).tobytes()
+    scaled.set_input_scaling(None, None)
+    assert scaled.input_scaling is None
+
+
+def test_input_scaling_is_checked(rng):
+    model = fm.Model([3, 1], seed=0)
+    with pytest.raises(ValueError, match=r"mean must have shape \(3,\)"):
+        model.set_input_scaling(np.zeros(2), np.ones(3))
+    with pytest.raises(ValueError, match="scale must be > 0"):
+        model.set_input_scaling(np.zeros(3), np.array([1.0, 0.0, 1.0]))
+    with pytest.raises(ValueError, match="scale contains NaN"):
+        model.set_input_scaling(np.zeros(3), np.array([1.0, np.nan, 1.0]))
+    with pytest.raises(ValueError, match="give both mean and scale"):
+        model.set_input_scaling(np.zeros(3), None)
+    with pytest.raises(TypeError, match="mean must hold numbers"):
+        model.set_input_scaling(["a", "b", "c"], np.ones(3))
+    model.set_input_scaling(np.zeros(3), np.full(3, 1e-300))
+    with pytest.raises(ValueError, match="X contains infinity"):  # scaled into infinity: named as the input
+        model.predict(np.ones((2, 3)))
+    assert model.input_scaling is not None
