@@ -351,10 +351,11 @@ class _Trainer:
             np.copyto(params, self.snapshot)
             state.state1[...], state.state2[...], state.step[...] = saved_state
             epoch = state.epochs_done + 1
+            penalty = f", a smaller alpha (it was {self.alpha:.3g})" if self.alpha else ""
             raise TrainingDivergedError(
                 f"fit diverged in epoch {epoch}: the loss became {loss} or a parameter became non-finite. "
                 f"The parameters are restored to their values before that epoch; "
-                f"try a smaller learning rate (lr was {lr:.3g}) or scale the inputs."
+                f"try a smaller learning rate (lr was {lr:.3g}){penalty} or scale the inputs."
             )
         # Every epoch visits every row once, so the total weight is the same each time.
         weight = self.total_weight if len(order) == len(self.w) else float(np.sum(self.w[order]))
