@@ -1,7 +1,10 @@
-"""Model files against hostile or unlucky paths: special files are never replaced, interrupted saves leave nothing."""
+"""Model files against hostile or unlucky paths and contents: what save writes, load reads; what load refuses, it
+refuses quickly, in bounded memory, with ModelFileError and nothing else; special files are never replaced or read.
+"""
 
 import hashlib
 import io
+import json
 import os
 import signal
 import stat
@@ -19,7 +22,7 @@ import pytest
 
 import fastmlp as fm
 import fastmlp._modelfile as mf
-from fastmlp.io import ModelFileError, load, load_with_metadata, save_model
+from fastmlp.io import MAX_HEADER_BYTES, ModelFileError, load, load_with_metadata, save_model
 
 DATA = os.path.join(os.path.dirname(__file__), "data")
 
@@ -58,6 +61,118 @@ def refuses(path, match="", *, seconds=2.0, peak_bytes=32 << 20):
     assert elapsed < seconds, f"took {elapsed:.2f} s to refuse"
     assert peak < peak_bytes, f"allocated {peak} bytes to refuse"
     return info.value
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Whatever save writes, load reads (or save refuses before replacing anything)
+
+
+def test_save_refuses_metadata_beyond_the_header_limit_and_keeps_the_old_file(tmp_path):
+    target = tmp_path / "model.npz"
+    save_model(fm.Model([3, 1], seed=1), target)
+    before = target.read_bytes()
+    with pytest.raises(ValueError, match=r"header would be \d+ bytes.*1048576.*arrays") as info:
+        save_model(fm.Model([3, 1], seed=2), target, metadata={"blob": "x" * MAX_HEADER_BYTES})
+    assert not isinstance(info.value, ModelFileError) and str(target) in str(info.value)
+    assert os.listdir(tmp_path) == ["model.npz"] and target.read_bytes() == before
+    load(target)
+
+
+@pytest.mark.parametrize(
+    "limit, value, match",
+    [
+        ("MAX_HEADER_BYTES", 100, r"header would be \d+ bytes"),
+        ("MAX_PARAMS", 10, "load would refuse.*more than the limit of 10"),
+    ],
+)
+def test_the_limits_checked_at_save_are_the_loaders(tmp_path, monkeypatch, limit, value, match):
+    """A header the loader would refuse (here: under limits lowered for the test) is never written."""
+    target = tmp_path / "m.npz"
+    save_model(fm.Model([3, 1]), target)
+    before = target.read_bytes()
+    monkeypatch.setattr(mf, limit, value)
+    with pytest.raises(ValueError, match=match):
+        save_model(fm.Model([3, 4, 1]), target)
+    assert os.listdir(tmp_path) == ["m.npz"] and target.read_bytes() == before
+
+
+def test_arrays_round_trip_bit_exactly_and_are_declared(tmp_path):
+    arrays = {
+        "input_mean": np.array([0.5, -1.25, 3e300]),
+        "input_scale": np.array([1.0, 2.0, 0.5], dtype=">f8"),  # stored little-endian
+        "counts": np.arange(6, dtype=np.int32).reshape(2, 3),
+        "fortran": np.asfortranarray(np.arange(6, dtype=np.uint16).reshape(2, 3)),  # stored in C order
+        "flags": np.array([True, False]),
+        "names": np.array(["α", "", "long name"]),
+        "scalar": np.array(7, dtype=np.int64),
+        "empty": np.zeros((0, 4), dtype=np.float32),
+        "z": np.array([1 + 2j], dtype=np.complex64),
+        "half": np.array([0.5], dtype=np.float16),
+        "odd": np.array([np.nan, -np.inf]),  # values are the caller's to check
+    }
+    path = tmp_path / "m.npz"
+    model = fm.Model([3, 2], seed=0)
+    save_model(model, path, metadata={"note": 1}, arrays=arrays)
+    loaded, header = load_with_metadata(path)
+    assert header["format_version"] == 2 and header["metadata"] == {"note": 1}
+    assert sorted(header.arrays) == sorted(arrays)
+    for name, array in arrays.items():
+        back = header.arrays[name]
+        assert back.dtype == array.dtype.newbyteorder("<") and back.shape == array.shape
+        assert back.dtype.byteorder in "<|=" and back.flags.c_contiguous and back.flags.writeable
+        np.testing.assert_array_equal(back, array)
+        declared = header["arrays"][name]
+        assert declared == {"dtype": back.dtype.str, "shape": list(array.shape), "sha256": digest(back)}
+    assert json.loads(json.dumps(header)) == dict(header)  # the header stays plain JSON (fastmlp info --json)
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == sorted(["header.json", "params.npy"] + [f"arrays/{n}.npy" for n in arrays])
+    with np.load(path, allow_pickle=False) as f:  # plain NumPy still reads every member
+        np.testing.assert_array_equal(f["arrays/names"], arrays["names"])
+    assert loaded.n_params == model.n_params
+
+
+def test_a_file_without_arrays_is_written_as_version_1(tmp_path):
+    """The oldest version that holds the content, so older fastmlp versions keep reading plain models."""
+    save_model(fm.Model([3, 2]), tmp_path / "m.npz", arrays={})
+    _, header = load_with_metadata(tmp_path / "m.npz")
+    assert header["format_version"] == 1 and "arrays" not in header and header.arrays == {}
+
+
+@pytest.mark.parametrize(
+    "arrays, error, match",
+    [
+        ([np.zeros(2)], TypeError, "arrays must be a dict"),
+        ({"a": [1.0, 2.0]}, TypeError, r"arrays\['a'\] must be a NumPy array; got list"),
+        ({"a": np.array([1, "x"], dtype=object)}, TypeError, r"arrays\['a'\] has dtype object"),
+        ({"a": np.array([b"x"])}, TypeError, r"dtype \|S1"),
+        ({"a": np.array(["2020-01-01"], dtype="datetime64[D]")}, TypeError, "datetime64"),
+        ({"a": np.zeros(1, dtype=[("x", "<f8")])}, TypeError, "has dtype"),
+        ({"a": np.zeros(1, dtype=np.longdouble)}, TypeError, "has dtype"),
+        ({"a": np.zeros(1, dtype=f"<U{mf.MAX_STRING_LENGTH + 1}")}, TypeError, r"<U1048577.*<U1 to <U1048576"),
+        ({"../x": np.zeros(1)}, ValueError, "array names"),
+        ({"a/b": np.zeros(1)}, ValueError, "array names"),
+        ({"": np.zeros(1)}, ValueError, "array names"),
+        ({"x" * 65: np.zeros(1)}, ValueError, "array names"),
+        ({"x\n": np.zeros(1)}, ValueError, "array names"),
+        ({1: np.zeros(1)}, TypeError, "array names"),
+        ({f"a{i}": np.zeros(1) for i in range(1025)}, ValueError, "at most 1024 arrays"),
+        ({"a": np.zeros((1,) * 33)}, ValueError, "33 dimensions"),
+    ],
+)
+def test_arrays_that_could_not_be_loaded_are_refused_at_save(tmp_path, arrays, error, match):
+    target = tmp_path / "m.npz"
+    save_model(fm.Model([2, 1], seed=1), target)
+    before = target.read_bytes()
+    with pytest.raises(error, match=match):
+        save_model(fm.Model([2, 1], seed=2), target, arrays=arrays)
+    assert os.listdir(tmp_path) == ["m.npz"] and target.read_bytes() == before
+
+
+def test_a_version_1_file_still_loads():
+    """A file written by fastmlp before format version 2 (kept in tests/data)."""
+    model, header = load_with_metadata(os.path.join(DATA, "v1_model.npz"))
+    assert header["format_version"] == 1 and header.arrays == {} and "arrays" not in header
+    assert header["metadata"] == {"note": "v1"} and model.sizes == (3, 4, 2) and model.output == "softmax"
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -117,6 +232,59 @@ def test_save_still_replaces_a_symlink_to_a_regular_file(tmp_path):
     save_model(fm.Model([2, 1], seed=2), tmp_path / "link.npz")
     assert not os.path.islink(tmp_path / "link.npz")  # as before: the link is replaced, its target kept
     assert load(tmp_path / "link.npz").params.tolist() == fm.Model([2, 1], seed=2).params.tolist()
+
+
+def _load_in_thread(path, timeout=5.0):
+    """Load ``path`` in a daemon thread; return the exception raised, or fail if it did not return in time."""
+    outcome = []
+
+    def target():
+        try:
+            load(path)
+            outcome.append(None)
+        except BaseException as exc:  # noqa: B036 - reported to the test
+            outcome.append(exc)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        # Unblock a reader stuck opening the pipe: a writer arrives and leaves, so it sees end-of-file.
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+        except OSError:
+            pass
+        thread.join(timeout)
+        pytest.fail(f"load({str(path)!r}) blocked for more than {timeout} s")
+    return outcome[0]
+
+
+@needs_fifo
+@pytest.mark.parametrize("via_symlink", [False, True])
+def test_load_refuses_a_fifo_without_blocking(tmp_path, via_symlink):
+    os.mkfifo(tmp_path / "pipe")
+    path = tmp_path / "pipe"
+    if via_symlink:
+        os.symlink(path, tmp_path / "link.npz")
+        path = tmp_path / "link.npz"
+    exc = _load_in_thread(path)
+    assert isinstance(exc, ModelFileError) and "not a regular file: a named pipe (FIFO)" in exc.reason
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
+def test_load_refuses_a_device_without_reading_it():
+    exc = _load_in_thread("/dev/zero")  # an endless device: reading it would never end
+    assert isinstance(exc, ModelFileError) and "not a regular file: a character device" in exc.reason
+
+
+def test_load_checks_the_opened_file_not_only_the_name(tmp_path, monkeypatch):
+    """A FIFO swapped in between the check of the name and the open is caught on the open descriptor."""
+    os.mkfifo(tmp_path / "pipe")
+    save_model(fm.Model([2, 1]), tmp_path / "m.npz")
+    real_open = os.open
+    monkeypatch.setattr(mf.os, "open", lambda path, flags, *a: real_open(str(tmp_path / "pipe"), flags, *a))
+    exc = _load_in_thread(tmp_path / "m.npz")
+    assert isinstance(exc, ModelFileError) and "not a regular file" in exc.reason
 
 
 # ---------------------------------------------------------------------------------------------------------------
