@@ -226,8 +226,9 @@ def _label_binarizer(meta, arrays, model):
             raise ValueError(f"classes must be a 1-D array; got shape {classes.shape}")
     elif "classes" in meta:
         classes = meta["classes"]
-        if not isinstance(classes, list) or not all(isinstance(c, str) or _is_number(c) for c in classes):
-            raise ValueError("classes must be a list of numbers or strings")
+        kinds = {_label_kind(c) for c in classes} if isinstance(classes, list) else {None}
+        if len(kinds) != 1 or None in kinds:
+            raise ValueError("classes must be a list of numbers, of booleans or of strings")
         classes = np.asarray(classes)
     else:
         raise ValueError("it has no classes")
@@ -263,6 +264,15 @@ def _storable_labels(classes):
             return converted
     kinds = sorted({type(c).__name__ for c in values})
     raise TypeError(f"classes_ holds {', '.join(kinds)} values; only numbers and strings can be saved.")
+
+
+def _label_kind(value):
+    """The kind of a class label read from JSON: each list holds one kind (None: not a label)."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "str"
+    return "number" if _is_number(value) else None
 
 
 def _is_count(value):

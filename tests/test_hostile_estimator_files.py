@@ -62,6 +62,14 @@ def test_version_1_estimator_files_still_load(name):
         np.testing.assert_array_equal(est.predict(X), model.predict(raw).ravel())
 
 
+def test_a_version_1_file_with_boolean_classes_still_loads(tmp_path):
+    """Version 1 kept classes as JSON: a binary classifier of booleans stored ``[false, true]``."""
+    path = _estimator_file(tmp_path, _v1_classes([False, True], "binary"), sizes=(4, 3, 1), output="sigmoid")
+    est = MLPClassifier.load(path)
+    assert est.classes_.dtype == bool and est.classes_.tolist() == [False, True]
+    assert est.predict(np.zeros((2, 4))).dtype == bool
+
+
 @pytest.mark.parametrize("kind", ["strings", "objects", "bools", "floats", "multilabel", "regression", "early"])
 def test_estimators_keep_classes_names_and_curves_in_arrays(tmp_path, kind):
     rng = np.random.default_rng(1)
@@ -183,6 +191,7 @@ ESTIMATOR_CASES = [
     (_v1_classes("abc", "multiclass"), "classes must be a list"),
     (_v1_classes([0, 1, 2, 3], "multiclass"), "4 classes for 3 outputs"),
     (_v1_classes([[0], [1], [2]], "multiclass"), "classes must be a list"),
+    (_v1_classes([True, 2, 3], "multiclass"), "classes must be a list of numbers, of booleans or of strings"),
     (_v1_classes(None, "multiclass"), "classes must be a list"),
     (lambda meta, arrays: arrays.update(classes=None), "no classes"),
     # A claim of 6,000 (or 60,000) multilabel classes in a small file: refused from the counts, nothing built.
