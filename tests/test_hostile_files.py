@@ -7,7 +7,9 @@ import io
 import json
 import os
 import signal
+import socket
 import stat
+import struct
 import subprocess
 import sys
 import tempfile
@@ -16,6 +18,7 @@ import threading
 import time
 import tracemalloc
 import zipfile
+import zlib
 
 import numpy as np
 import pytest
@@ -311,8 +314,9 @@ _SLOW_SAVE = textwrap.dedent(
 
 
 @pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
-@pytest.mark.parametrize("signum", [signal.SIGTERM, getattr(signal, "SIGHUP", signal.SIGTERM)])
-@pytest.mark.parametrize("existing", [True, False])
+@pytest.mark.parametrize(
+    "signum, existing", [(signal.SIGTERM, True), (getattr(signal, "SIGHUP", signal.SIGTERM), False)]
+)
 def test_a_terminating_signal_during_save_removes_the_temporary_file(tmp_path, signum, existing):
     target = tmp_path / "model.npz"
     if existing:
@@ -383,3 +387,515 @@ def test_saving_from_a_thread_works_and_leaves_the_handlers_alone(tmp_path):
     thread.join(30)
     assert errors == [] and signal.getsignal(signal.SIGTERM) == before
     load(tmp_path / "t.npz")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# A corpus of hand-made hostile files: each must raise ModelFileError, quickly and in bounded memory
+
+
+def raw_zip(entries):
+    """A ZIP archive written byte by byte, so that every field can be forged.
+
+    Each entry is a dict: ``name`` (str or bytes), ``data`` (bytes as stored), and optionally ``method`` (0 stored,
+    8 deflated...), ``flags``, ``crc``, ``size`` and ``csize`` (the sizes claimed in both headers), ``local_name``
+    (the local header's name when it should differ from the central directory's) and ``same_as`` (the index of an
+    earlier entry whose local header this central directory entry points to, writing no data of its own).
+    """
+    body, central, offsets = bytearray(), bytearray(), []
+    for entry in entries:
+        name = entry["name"].encode() if isinstance(entry["name"], str) else entry["name"]
+        data = entry.get("data", b"")
+        crc = entry.get("crc", zlib.crc32(data))
+        size, csize = entry.get("size", len(data)), entry.get("csize", len(data))
+        method, flags = entry.get("method", 0), entry.get("flags", 0)
+        if entry.get("same_as") is not None:
+            offset = offsets[entry["same_as"]]
+        else:
+            offset = len(body)
+            local_name = entry.get("local_name", name)
+            body += struct.pack("<4s5H3L2H", b"PK\x03\x04", 20, flags, method, 0, 0x21, crc, csize, size,
+                                len(local_name), 0) + local_name + data  # fmt: skip
+        offsets.append(offset)
+        central += struct.pack("<4s6H3L5H2L", b"PK\x01\x02", 20, 20, flags, method, 0, 0x21, crc, csize, size,
+                               len(name), 0, 0, 0, 0, 0o644 << 16, offset) + name  # fmt: skip
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, len(entries), len(entries), len(central), len(body), 0)
+    return bytes(body + central + end)
+
+
+@pytest.fixture(scope="module")
+def v2_parts(tmp_path_factory):
+    """The members of a valid version 2 file (a model and three arrays), and the model and arrays themselves."""
+    model = fm.Model([3, 5, 2], hidden="tanh", output="softmax", seed=0)
+    arrays = {"input_mean": np.array([0.5, -1.0, 2.0]), "names": np.array(["a", "bb", "ccc"]),
+              "flags": np.array([True, False, True])}  # fmt: skip
+    path = tmp_path_factory.mktemp("v2") / "model.npz"
+    save_model(model, path, metadata={"note": "v2"}, arrays=arrays)
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    return parts, model, arrays
+
+
+def entries(parts, **replace):
+    """``raw_zip`` entries for ``parts``, with some members' data replaced (None drops a member)."""
+    result = []
+    for name, data in {**parts, **replace}.items():
+        if data is not None:
+            result.append({"name": name, "data": data})
+    return result
+
+
+def with_header(parts, edit):
+    """``parts`` with the JSON header changed by ``edit(header)`` (which may return a replacement or bytes)."""
+    header = json.loads(parts["header.json"])
+    result = edit(header)
+    header = header if result is None else result
+    return {**parts, "header.json": header if isinstance(header, bytes) else json.dumps(header).encode()}
+
+
+def declare(name, dtype, shape, data=None):
+    """An edit declaring the array ``name`` with the given dtype and shape (and the SHA-256 of ``data``)."""
+
+    def edit(header):
+        header["arrays"][name] = {"dtype": dtype, "shape": shape, "sha256": hashlib.sha256(data or b"").hexdigest()}
+
+    return edit
+
+
+def npy_header(descr, shape, fortran=False, version=(1, 0)):
+    buffer = io.BytesIO()
+    header = {"descr": descr, "fortran_order": fortran, "shape": shape}
+    if version == (1, 0):
+        np.lib.format.write_array_header_1_0(buffer, header)
+    else:
+        np.lib.format.write_array_header_2_0(buffer, header)
+    return buffer.getvalue()
+
+
+def array_member(parts, name, npy, dtype, shape, raw):
+    """``parts`` with the array member ``name`` replaced by ``npy`` and declared as dtype/shape with raw's digest."""
+    edited = with_header(parts, declare(name, dtype, shape, raw))
+    return {**edited, f"arrays/{name}.npy": npy}
+
+
+def _deflated_zeros(n_bytes):
+    compressor = zlib.compressobj(9, zlib.DEFLATED, -15)
+    chunk = bytes(1 << 20)
+    data = b"".join(compressor.compress(chunk) for _ in range(n_bytes >> 20)) + compressor.flush()
+    return data
+
+
+def _bomb(parts, method):
+    params = parts["params.npy"]
+    n = 64 << 20  # 64 MiB of zeros in 64 KB: refused from the directory, without inflating a byte
+    data = _deflated_zeros(n)
+    return raw_zip(entries(parts, **{"params.npy": None}) + [
+        {"name": "params.npy", "data": data, "method": method, "size": n + len(params), "csize": len(data),
+         "crc": 0},
+    ])  # fmt: skip
+
+
+def _forged_sizes(parts, member, size):
+    listed = entries(parts)
+    for entry in listed:
+        if entry["name"] == member:
+            entry.update(size=size, csize=size)
+    return raw_zip(listed)
+
+
+def _overlapping(parts, count):
+    """``count`` central directory entries all pointing at the params member's local header (a "better zip bomb")."""
+    listed = entries(parts)
+    index = [e["name"] for e in listed].index("params.npy")
+    size = len(parts["params.npy"])
+    extra = [{"name": f"arrays/a{i}.npy", "same_as": index, "size": size, "csize": size,
+              "crc": zlib.crc32(parts["params.npy"])} for i in range(count)]  # fmt: skip
+    return raw_zip(listed + extra)
+
+
+def _with_flags(parts, member, flags):
+    listed = entries(parts)
+    for entry in listed:
+        if entry["name"] == member:
+            entry["flags"] = flags
+    return raw_zip(listed)
+
+
+def _local_name(parts, member, local_name):
+    listed = entries(parts)
+    for entry in listed:
+        if entry["name"] == member:
+            entry["local_name"] = local_name.encode()
+    return raw_zip(listed)
+
+
+def _bad_crc(parts, member):
+    listed = entries(parts)
+    for entry in listed:
+        if entry["name"] == member:
+            entry["crc"] = zlib.crc32(entry["data"]) ^ 1
+    return raw_zip(listed)
+
+
+def _extra(parts, name, data=b"x"):
+    return raw_zip(entries(parts) + [{"name": name, "data": data}])
+
+
+def _flat(parts):
+    return raw_zip(entries(parts))
+
+
+def _header(parts, edit):
+    return _flat(with_header(parts, edit))
+
+
+def _set_field(key, value):
+    def edit(header):
+        header[key] = value
+
+    return edit
+
+
+def _drop_field(key):
+    def edit(header):
+        del header[key]
+
+    return edit
+
+
+def _drop_array_field(name, key):
+    def edit(header):
+        del header["arrays"][name][key]
+
+    return edit
+
+
+def _set_array(name, key, value):
+    def edit(header):
+        header["arrays"][name][key] = value
+
+    return edit
+
+
+def _reencoded(parts, name, array, pickle=False):
+    """The array member ``name`` re-encoded as ``array`` (its own dtype, order, shape), declared as the original."""
+    return {**parts, f"arrays/{name}.npy": npy_bytes(array, allow_pickle=pickle)}
+
+
+def _same_digest(parts, name, descr, shape, raw):
+    """A forged member whose raw bytes ``raw`` match its declaration's digest, so the value checks are reached."""
+    npy = npy_header(descr, tuple(shape)) + raw
+    return _flat(array_member(parts, name, npy, descr, shape, raw))
+
+
+_MEAN = np.array([0.5, -1.0, 2.0])
+_HUGE = 2**40
+
+# (name, builder of the file's bytes from the valid version 2 members, message)
+CORPUS = [
+    # --- the archive
+    ("control: the raw ZIP writer makes loadable files", None, None),
+    ("empty archive", lambda p: raw_zip([]), "not a fastmlp model file"),
+    ("only the header", lambda p: raw_zip(entries(p, **{"params.npy": None})), "expected the members"),
+    ("only the params", lambda p: raw_zip(entries(p, **{"header.json": None})), "expected the members"),
+    ("deflate bomb", lambda p: _bomb(p, zipfile.ZIP_DEFLATED), "is compressed"),
+    ("bzip2 member", lambda p: _bomb(p, zipfile.ZIP_BZIP2), "is compressed"),
+    ("lzma member", lambda p: _bomb(p, zipfile.ZIP_LZMA), "is compressed"),
+    ("params claim 4 GiB", lambda p: _forged_sizes(p, "params.npy", 2**32 - 1), "claims 4294967295 bytes"),
+    ("header claims 2 GiB", lambda p: _forged_sizes(p, "header.json", 2**31), "claims 2147483648 bytes"),
+    ("array claims 1 GiB", lambda p: _forged_sizes(p, "arrays/names.npy", 2**30), "claims 1073741824 bytes"),
+    (
+        "size differs from csize",
+        lambda p: raw_zip(
+            entries(p, **{"params.npy": None})
+            + [{"name": "params.npy", "data": p["params.npy"], "size": len(p["params.npy"]) + 1}]
+        ),
+        "claims",
+    ),  # fmt: skip
+    ("overlapping members", lambda p: _overlapping(p, 200), r"members claim \d+ bytes in all"),
+    ("too many members", lambda p: _overlapping(p, 1100), "1105 members, at most 1026"),
+    ("encrypted params", lambda p: _with_flags(p, "params.npy", 0x1), "encrypted"),
+    ("encrypted array", lambda p: _with_flags(p, "arrays/input_mean.npy", 0x1), "encrypted"),
+    ("local name differs", lambda p: _local_name(p, "params.npy", "params.npz"), "not a valid ZIP|differ"),
+    ("bad CRC in an array", lambda p: _bad_crc(p, "arrays/names.npy"), "not a valid ZIP|CRC"),
+    ("bad CRC in the header", lambda p: _bad_crc(p, "header.json"), "not a valid ZIP|CRC"),
+    ("duplicate header", lambda p: _extra(p, "header.json", p["header.json"]), "'header.json' appears more than"),
+    ("duplicate params", lambda p: _extra(p, "params.npy", p["params.npy"]), "'params.npy' appears more than"),
+    ("duplicate array", lambda p: _extra(p, "arrays/names.npy", p["arrays/names.npy"]), "appears more than once"),
+    ("NUL in a name", lambda p: _extra(p, b"params.npy\x00.pkl", b"x"), "appears more than once|expected the"),
+    ("traversal ../x", lambda p: _extra(p, "../x"), "expected the members"),
+    ("traversal arrays/../x", lambda p: _extra(p, "arrays/../../x.npy"), "expected the members"),
+    ("absolute path", lambda p: _extra(p, "/etc/passwd"), "expected the members"),
+    ("drive path", lambda p: _extra(p, "C:\\x.npy"), "expected the members"),
+    ("nested array name", lambda p: _extra(p, "arrays/a/b.npy"), "expected the members"),
+    ("empty array name", lambda p: _extra(p, "arrays/.npy"), "expected the members"),
+    ("a directory entry", lambda p: _extra(p, "arrays/", b""), "expected the members"),
+    ("a pickle beside", lambda p: _extra(p, "evil.pkl", b"\x80\x04K\x01."), "expected the members"),
+    ("undeclared array member", lambda p: _extra(p, "arrays/extra.npy", npy_bytes(_MEAN)), "not declared"),
+    ("declared array missing", lambda p: raw_zip(entries(p, **{"arrays/names.npy": None})), "'names' with no member"),
+    ("arrays in a version 1 file", lambda p: _header(p, _set_field("format_version", 1)), "unknown field.*'arrays'"),
+    ("no arrays field in version 2", lambda p: _header(p, _drop_field("arrays")), "missing field.*arrays"),
+    # --- the JSON header: valid JSON, wrong types and values
+    ("sizes [0]", lambda p: _header(p, _set_field("sizes", [0])), "sizes must be a list"),
+    ("sizes [3, 0, 2]", lambda p: _header(p, _set_field("sizes", [3, 0, 2])), "sizes must be a list"),
+    ("sizes huge", lambda p: _header(p, _set_field("sizes", [2**40, 2**40, 2])), "more than the limit"),
+    ("sizes a dict", lambda p: _header(p, _set_field("sizes", {"a": 1})), "sizes must be a list"),
+    ("n_params mismatch", lambda p: _header(p, _set_field("n_params", 31)), "n_params is 31"),
+    ("n_params a string", lambda p: _header(p, _set_field("n_params", "32")), "n_params is '32'"),
+    ("dtype object", lambda p: _header(p, _set_field("dtype", "object")), "dtype must be one of"),
+    ("dtype a list", lambda p: _header(p, _set_field("dtype", ["float32"])), "dtype must be one of"),
+    ("hidden a string", lambda p: _header(p, _set_field("hidden", "tanh")), "hidden must be a list"),
+    ("metadata a list", lambda p: _header(p, _set_field("metadata", [])), "metadata must be a JSON object"),
+    ("training a string", lambda p: _header(p, _set_field("training", "x")), "training must be null"),
+    ("format_version 3", lambda p: _header(p, _set_field("format_version", 3)), "upgrade fastmlp"),
+    ("format_version huge", lambda p: _header(p, _set_field("format_version", 10**30)), "upgrade fastmlp"),
+    ("the header an array", lambda p: _header(p, lambda h: [h]), "expected a JSON object"),
+    (
+        "deeply nested arrays",
+        lambda p: _header(
+            p,
+            lambda h: (
+                json.dumps(h)
+                .replace('"arrays": {', '"arrays": {"deep": ' + "[" * 50_000 + "]" * 50_000 + ", ")
+                .encode()
+            ),
+        ),
+        "nested too deeply",
+    ),
+    ("arrays a list", lambda p: _header(p, _set_field("arrays", [])), "arrays must be an object"),
+    ("arrays null", lambda p: _header(p, _set_field("arrays", None)), "arrays must be an object"),
+    ("declaration a string", lambda p: _header(p, _set_field("arrays", {"names": "<U3"})), "must be an object with"),
+    (
+        "declaration missing sha256",
+        lambda p: _header(p, _drop_array_field("names", "sha256")),
+        "must be an object with the fields",
+    ),  # fmt: skip
+    ("declaration extra field", lambda p: _header(p, _set_array("names", "order", "C")), "must be an object with"),
+    (
+        "array name ../x",
+        lambda p: _header(p, lambda h: h["arrays"].update({"../x": h["arrays"]["names"]})),
+        "array name '../x'",
+    ),  # fmt: skip
+    (
+        "1025 declarations",
+        lambda p: _header(p, _set_field("arrays", {f"a{i}": {} for i in range(1025)})),
+        "declares 1025 arrays",
+    ),  # fmt: skip
+    *[
+        (
+            f"array dtype {dtype!r}",
+            (lambda d: lambda p: _header(p, _set_array("input_mean", "dtype", d)))(dtype),
+            "dtype .*never Python objects|dtype must be a string",
+        )
+        for dtype in [
+            "object",
+            "|O",
+            "<U0",
+            "<U1048577",
+            "<U" + "9" * 5000,
+            ">f8",
+            "=f8",
+            "<f16",
+            "|S5",
+            "<M8[D]",
+            "<V8",
+            "float64",
+            8,
+            None,
+            ["<f8"],
+        ]
+    ],  # fmt: skip
+    *[
+        (
+            f"array shape {shape!r}",
+            (lambda s: lambda p: _header(p, _set_array("input_mean", "shape", s)))(shape),
+            "shape must be a list of at most 32 integers",
+        )
+        for shape in ["3", 3, [3.0], [-1], [True], [1] * 33, None]
+    ],  # fmt: skip
+    ("array sha256 short", lambda p: _header(p, _set_array("names", "sha256", "ab")), "sha256 must be 64"),
+    ("array sha256 upper", lambda p: _header(p, _set_array("names", "sha256", "A" * 64)), "sha256 must be 64"),
+    (
+        "array sha256 wrong",
+        lambda p: _header(p, _set_array("names", "sha256", "0" * 64)),
+        "arrays/names.npy's SHA-256 does not match",
+    ),  # fmt: skip
+    (
+        "array shape mismatch",
+        lambda p: _header(p, _set_array("input_mean", "shape", [4])),
+        r"arrays/input_mean.npy has shape \(3,\); the header needs \(4,\)",
+    ),  # fmt: skip
+    (
+        "array dtype mismatch",
+        lambda p: _header(p, _set_array("input_mean", "dtype", "<f4")),
+        "arrays/input_mean.npy has dtype <f8; the header's dtype needs <f4",
+    ),  # fmt: skip
+    # --- .npy members: dtypes, byte orders, memory orders, shapes
+    ("params big-endian", lambda p: _flat({**p, "params.npy": npy_bytes(np.zeros(32, ">f4"))}), "dtype >f4"),
+    ("params 2-D", lambda p: _flat({**p, "params.npy": npy_bytes(np.zeros((4, 8), "<f4"))}), r"shape \(4, 8\)"),
+    (
+        "params Fortran 2-D",
+        lambda p: _flat({**p, "params.npy": npy_bytes(np.asfortranarray(np.zeros((4, 8), "<f4")))}),
+        "Fortran order",
+    ),  # fmt: skip
+    ("params float64", lambda p: _flat({**p, "params.npy": npy_bytes(np.zeros(32))}), "dtype <f8"),
+    ("params int32", lambda p: _flat({**p, "params.npy": npy_bytes(np.zeros(32, np.int32))}), "dtype <i4"),
+    (
+        "params pickled objects",
+        lambda p: _flat({**p, "params.npy": npy_bytes(np.array([None] * 32), True)}),
+        "Python objects",
+    ),  # fmt: skip
+    (
+        "params claim 2**40 values",
+        lambda p: _flat({**p, "params.npy": npy_header("<f4", (_HUGE,)) + bytes(64)}),
+        r"shape \(1099511627776,\)",
+    ),  # fmt: skip
+    ("array big-endian", lambda p: _flat(_reencoded(p, "input_mean", _MEAN.astype(">f8"))), "dtype >f8"),
+    (
+        "array Fortran order",
+        lambda p: _flat(array_member(p, "m", npy_bytes(np.asfortranarray(np.eye(2, 3))), "<f8", [2, 3], b"")),
+        "Fortran order",
+    ),  # fmt: skip
+    ("array 2-D for 1-D", lambda p: _flat(_reencoded(p, "input_mean", _MEAN.reshape(3, 1))), r"shape \(3, 1\)"),
+    (
+        "array of objects",
+        lambda p: _flat(_reencoded(p, "names", np.array(["a", 1, None], dtype=object), pickle=True)),
+        "Python objects",
+    ),  # fmt: skip
+    ("array of bytes", lambda p: _flat(_reencoded(p, "names", np.array([b"a", b"bb", b"ccc"]))), "dtype |S3"),
+    (
+        "array npy version 3.0",
+        lambda p: _flat({**p, "arrays/names.npy": b"\x93NUMPY\x03\x00" + bytes(60)}),
+        r"format version \(3, 0\)",
+    ),  # fmt: skip
+    (
+        "array npy version 2.0 ok, digest off",
+        lambda p: _flat({**p, "arrays/input_mean.npy": npy_header("<f8", (3,), version=(2, 0)) + bytes(24)}),
+        "SHA-256 does not match",
+    ),  # fmt: skip
+    (
+        "array claims 2**40 values",
+        lambda p: _flat(array_member(p, "big", npy_header("<f8", (_HUGE,)) + bytes(64), "<f8", [_HUGE], b"")),
+        "is 192 bytes; its header and",
+    ),
+    (
+        "array claims 2**40 strings",
+        lambda p: _flat(array_member(p, "big", npy_header("<U100", (_HUGE,)) + bytes(64), "<U100", [_HUGE], b"")),
+        "1099511627776 <U100",
+    ),
+    (
+        "array npy header unreadable",
+        lambda p: _flat({**p, "arrays/names.npy": b"\x93NUMPY\x01\x00\x10\x00{'descr': '''\"\n"}),
+        "unreadable or corrupted",
+    ),  # fmt: skip
+    (
+        "array npy header nested",
+        lambda p: _flat({**p, "arrays/names.npy": b"\x93NUMPY\x01\x00\xe8\x03" + b"(" * 999 + b"\n"}),
+        "unreadable or corrupted|nested",
+    ),  # fmt: skip
+    (
+        "array npy descr huge",
+        lambda p: _flat({**p, "arrays/names.npy": npy_header("<U99999999999", (0,))}),
+        "unreadable or corrupted",
+    ),  # fmt: skip
+    (
+        "array truncated",
+        lambda p: _flat({**p, "arrays/input_mean.npy": p["arrays/input_mean.npy"][:-1]}),
+        "its header and 3 <f8 values need",
+    ),  # fmt: skip
+    (
+        "array with trailing data",
+        lambda p: _flat({**p, "arrays/input_mean.npy": p["arrays/input_mean.npy"] + b"\0"}),
+        "its header and 3 <f8 values need",
+    ),  # fmt: skip
+    (
+        "booleans other than 0 and 1",
+        lambda p: _same_digest(p, "flags", "|b1", [3], b"\x01\x02\x00"),
+        "booleans other than 0 and 1",
+    ),  # fmt: skip
+    (
+        "characters beyond Unicode",
+        lambda p: _same_digest(p, "names", "<U1", [2], b"a\0\0\0\xff\xff\xff\xff"),
+        "not Unicode code points",
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize("name, build, match", CORPUS, ids=[c[0] for c in CORPUS])
+def test_hostile_files_are_refused_quickly_with_model_file_error(tmp_path, v2_parts, name, build, match):
+    parts, model, arrays = v2_parts
+    path = tmp_path / "hostile.npz"
+    if build is None:  # the control: the forging tools themselves write files that load
+        path.write_bytes(raw_zip(entries(parts)))
+        loaded, header = load_with_metadata(path)
+        assert loaded.params.tolist() == model.params.tolist() and sorted(header.arrays) == sorted(arrays)
+        return
+    path.write_bytes(build(parts))
+    error = refuses(path, match)
+    assert error.path == str(path)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "directory", "symlink to a fifo", "socket", "symlink loop", "dangling"])
+def test_non_regular_paths_are_refused_quickly_with_model_file_error(tmp_path, kind):
+    path = tmp_path / "model.npz"
+    if kind in ("fifo", "symlink to a fifo"):
+        if not hasattr(os, "mkfifo"):
+            pytest.skip("named pipes are POSIX")
+        os.mkfifo(tmp_path / "pipe")
+    if kind == "fifo":
+        path = tmp_path / "pipe"
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "symlink to a fifo":
+        os.symlink(tmp_path / "pipe", path)
+    elif kind == "socket":
+        if not hasattr(socket, "AF_UNIX"):
+            pytest.skip("needs Unix sockets")
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(path))
+        server.close()
+    elif kind == "symlink loop":
+        os.symlink(path, path)
+    else:
+        os.symlink(tmp_path / "nothing", path)
+    expected = {"fifo": "named pipe", "directory": "directory", "symlink to a fifo": "named pipe",
+                "socket": "socket", "symlink loop": "unreadable", "dangling": "no such file"}[kind]  # fmt: skip
+    outcome = _load_in_thread(path)
+    assert isinstance(outcome, ModelFileError) and expected in outcome.reason, repr(outcome)
+
+
+def test_fuzz_bit_flips_of_a_version_2_file_never_escape_or_load_silently(tmp_path, v2_parts):
+    """Single-bit flips of a file with arrays: refused, or loaded with bit-identical parameters and arrays.
+
+    1,500 flips drawn at random (with a fixed seed) from the file's ~20,000 bits; the exhaustive fuzz of a version
+    1 file is in test_io.py. Run with ``-s`` to see the counts.
+    """
+    parts, model, arrays = v2_parts
+    source = tmp_path / "model.npz"
+    save_model(model, source, metadata={"note": "v2"}, arrays=arrays)
+    original = source.read_bytes()
+    path = tmp_path / "fuzzed.npz"
+    counts = {"errors": 0, "identical": 0}
+    problems = []
+    bits = np.random.default_rng(7).choice(8 * len(original), 1500, replace=False)
+    for bit in bits.tolist():
+        data = bytearray(original)
+        data[bit // 8] ^= 1 << (bit % 8)
+        path.write_bytes(bytes(data))
+        try:
+            loaded, header = load_with_metadata(path)
+        except ModelFileError:
+            counts["errors"] += 1
+            continue
+        except BaseException as exc:  # noqa: B036 - anything but ModelFileError is a finding
+            problems.append((bit, repr(exc)))
+            continue
+        same = loaded.params.tobytes() == model.params.tobytes() and sorted(header.arrays) == sorted(arrays) and all(
+            header.arrays[n].dtype == a.dtype and header.arrays[n].tobytes() == a.tobytes() for n, a in arrays.items()
+        )  # fmt: skip
+        if same:
+            counts["identical"] += 1
+        else:
+            problems.append((bit, "loaded different content"))
+    print(f"\nfuzz (version 2 file, {len(original)} bytes): {counts}")
+    assert problems == []
+    assert counts["errors"] + counts["identical"] == len(bits) and counts["errors"] > 0.75 * len(bits)
