@@ -179,7 +179,7 @@ class ModelHeader(dict):
         self.arrays = {} if arrays is None else dict(arrays)
 
     def __repr__(self):
-        return f"ModelHeader({dict.__repr__(self)}, arrays={{{', '.join(map(repr, self.arrays))}}})"
+        return f"ModelHeader({dict.__repr__(self)}, arrays={self.arrays!r})"  # NumPy abbreviates large arrays
 
 
 def save_model(model, path, *, metadata=None, arrays=None):

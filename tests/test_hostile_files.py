@@ -6,6 +6,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import signal
 import socket
 import stat
@@ -127,6 +128,9 @@ def test_arrays_round_trip_bit_exactly_and_are_declared(tmp_path):
         declared = header["arrays"][name]
         assert declared == {"dtype": back.dtype.str, "shape": list(array.shape), "sha256": digest(back)}
     assert json.loads(json.dumps(header)) == dict(header)  # the header stays plain JSON (fastmlp info --json)
+    copied = pickle.loads(pickle.dumps(header))
+    assert type(copied) is type(header) and copied == header and sorted(copied.arrays) == sorted(arrays)
+    assert "input_mean" in repr(header)
     with zipfile.ZipFile(path) as archive:
         assert sorted(archive.namelist()) == sorted(["header.json", "params.npy"] + [f"arrays/{n}.npy" for n in arrays])
     with np.load(path, allow_pickle=False) as f:  # plain NumPy still reads every member
