@@ -8,6 +8,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import stat
 import struct
 import tokenize
 import zipfile
@@ -16,35 +18,59 @@ import zlib
 import numpy as np
 
 from . import _validation as v
-from ._atomic import atomic_path
+from ._atomic import atomic_path, file_kind
 
-__all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_HEADER_BYTES", "MAX_PARAMS", "ModelFileError", "read_model_file",
-           "write_model_file"]
+__all__ = [
+    "ARRAY_DTYPES", "FORMAT_NAME", "FORMAT_VERSION", "MAX_ARRAYS", "MAX_ARRAY_NDIM", "MAX_HEADER_BYTES",
+    "MAX_PARAMS", "MAX_STRING_LENGTH", "ModelFileError", "read_model_file", "write_model_file",
+]  # fmt: skip
 
 FORMAT_NAME = "fastmlp-model"
 """The value of the header's ``format`` field."""
 
-FORMAT_VERSION = 1
-"""The newest model file format this fastmlp writes and reads."""
+FORMAT_VERSION = 2
+"""The newest model file format this fastmlp writes and reads (a file without arrays is written as version 1)."""
 
 MAX_PARAMS = 2**31
 """The most parameters a model file may declare; larger declarations are refused before reading the data."""
 
 MAX_HEADER_BYTES = 1 << 20
-"""The largest ``header.json`` member :func:`load` reads (1 MiB)."""
+"""The largest ``header.json`` member :func:`load` reads (1 MiB); ``save`` refuses to write a larger one."""
+
+MAX_ARRAYS = 1024
+"""The most array members (``arrays/<name>.npy``) a model file may hold."""
+
+MAX_ARRAY_NDIM = 32
+"""The most dimensions of an array member."""
+
+MAX_STRING_LENGTH = 1 << 20
+"""The widest fixed-width unicode dtype of an array member, in characters (``<U1048576``)."""
+
+ARRAY_DTYPES = ("|b1", "|i1", "<i2", "<i4", "<i8", "|u1", "<u2", "<u4", "<u8", "<f2", "<f4", "<f8", "<c8", "<c16")
+"""The dtypes (as ``dtype.str``) of array members besides fixed-width unicode ``<U1`` to ``<U1048576``."""
 
 HEADER_MEMBER = "header.json"
 PARAMS_MEMBER = "params.npy"
+ARRAY_PREFIX = "arrays/"
 MAX_METADATA_DEPTH = 32
 """How deeply lists and objects may nest inside ``metadata``."""
 
 _READ_CHUNK = 1 << 24
 _SHA256_HEX = frozenset("0123456789abcdef")
-_FIELDS = (
-    "format", "format_version", "fastmlp_version", "created", "sizes", "hidden", "output", "loss", "dtype", "bias",
-    "init", "n_params", "sha256", "training", "metadata",
-)  # fmt: skip
+_FIELDS_BY_VERSION = {
+    1: (
+        "format", "format_version", "fastmlp_version", "created", "sizes", "hidden", "output", "loss", "dtype",
+        "bias", "init", "n_params", "sha256", "training", "metadata",
+    ),
+}  # fmt: skip
+_FIELDS_BY_VERSION[2] = _FIELDS_BY_VERSION[1] + ("arrays",)
+_FIELDS = _FIELDS_BY_VERSION[FORMAT_VERSION]
 _TRAINING_FIELDS = ("epochs", "samples_seen", "optimizer")
+_ARRAY_FIELDS = ("dtype", "shape", "sha256")
+# Names become member names: no separators, dots or anything else a ZIP tool could read as a path.
+_ARRAY_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+_UNICODE_DTYPE = re.compile(r"<U([1-9][0-9]{0,7})")  # few digits: int() of a forged huge number is never reached
+_MAX_CODE_POINT = 0x10FFFF
 
 # Whatever the content of a file, the standard library and NumPy report problems with one of these; load turns each
 # into a ModelFileError. (zipfile raises NotImplementedError for odd version fields, EOFError for short members,
@@ -85,13 +111,18 @@ class ModelFileError(ValueError):
 # Writing
 
 
-def write_model_file(path, config, params, training, metadata):
+def write_model_file(path, config, params, training, metadata, arrays=None):
     """Write a model file (see :mod:`fastmlp.io` for the format) atomically: the complete file, or no change.
+
+    Everything written is checked against the limits :func:`read_model_file` applies (the header goes through the
+    reader's own parser) before any file is created, so a file this writes always loads; what could not load is
+    refused with an exception instead, and an existing file at ``path`` stays as it was.
 
     Parameters
     ----------
     path : str or os.PathLike
-        Where to write; an existing file there is replaced only once the new one is complete.
+        Where to write; an existing file there is replaced only once the new one is complete. An existing
+        directory, named pipe, device or socket is refused, not replaced.
     config : dict
         The model's :meth:`~fastmlp.Model.config`.
     params : ndarray of shape (n_params,)
@@ -100,6 +131,9 @@ def write_model_file(path, config, params, training, metadata):
         The model's :attr:`~fastmlp.Model.training_summary`.
     metadata : dict or None
         The caller's JSON metadata (checked here).
+    arrays : dict of str to ndarray, optional
+        Arrays stored as ``arrays/<name>.npy`` members (checked here; see :func:`fastmlp.io.save_model`). With
+        any, the file is format version 2; without, version 1.
 
     Raises
     ------
@@ -108,6 +142,7 @@ def write_model_file(path, config, params, training, metadata):
     """
     path = v.check_path(path)
     metadata = _check_metadata(metadata)
+    arrays = _check_arrays(arrays)
     dtype = np.dtype(config["dtype"]).newbyteorder("<")
     params = np.ascontiguousarray(params, dtype=dtype)
     if not v.all_finite_array(params):
@@ -116,7 +151,8 @@ def write_model_file(path, config, params, training, metadata):
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     header = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        # The oldest version that can hold the file, so that older fastmlp versions keep reading plain models.
+        "format_version": 2 if arrays else 1,
         "fastmlp_version": _fastmlp_version(),
         "created": now.isoformat(),
         "sizes": [int(s) for s in sizes],
@@ -133,39 +169,138 @@ def write_model_file(path, config, params, training, metadata):
         },
         "metadata": metadata,
     }  # fmt: skip
+    if arrays:
+        header["arrays"] = {name: _declaration(array) for name, array in arrays.items()}
     header_bytes = (json.dumps(header, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
+    _check_loadable_header(path, header_bytes)
     date_time = now.astimezone().timetuple()[:6]  # ZIP timestamps are local time, from 1980 on
     date_time = max(date_time, (1980, 1, 1, 0, 0, 0))
     with atomic_path(path) as tmp:
         with open(tmp, "wb") as f:
-            _write_archive(f, header_bytes, params, date_time)
+            _write_archive(f, header_bytes, params, arrays, date_time)
             f.flush()
             os.fsync(f.fileno())
 
 
-def _write_archive(fileobj, header_bytes, params, date_time):
+def _check_loadable_header(path, header_bytes):
+    """Raise ``ValueError`` unless the reader would accept ``header_bytes`` as they are."""
+    if len(header_bytes) > MAX_HEADER_BYTES:
+        raise ValueError(
+            f"cannot save {path!r}: its header would be {len(header_bytes)} bytes, more than the {MAX_HEADER_BYTES} "
+            "bytes load reads; store large values as arrays (the arrays argument), not as metadata."
+        )
+    try:
+        _parse_header(path, header_bytes)
+    except ModelFileError as exc:
+        raise ValueError(f"cannot save {path!r}: load would refuse its header ({exc.reason}).") from exc
+
+
+def _write_archive(fileobj, header_bytes, params, arrays, date_time):
     with zipfile.ZipFile(fileobj, mode="w", compression=zipfile.ZIP_STORED) as archive:
         info = zipfile.ZipInfo(HEADER_MEMBER, date_time=date_time)
         info.external_attr = 0o644 << 16
         archive.writestr(info, header_bytes)
-        npy_header = _npy_header_bytes(params)
-        info = zipfile.ZipInfo(PARAMS_MEMBER, date_time=date_time)
-        info.external_attr = 0o644 << 16
-        info.file_size = len(npy_header) + params.nbytes  # lets zipfile choose ZIP64 only when the data needs it
-        with archive.open(info, mode="w") as member:
-            member.write(npy_header)
-            data = memoryview(params).cast("B")
-            for start in range(0, len(data), _READ_CHUNK):
-                member.write(data[start : start + _READ_CHUNK])
+        _write_npy_member(archive, PARAMS_MEMBER, params, date_time)
+        for name, array in arrays.items():
+            _write_npy_member(archive, _array_member(name), array, date_time)
 
 
-def _npy_header_bytes(params):
-    """The ``.npy`` version 1.0 header of ``params``, as NumPy writes it."""
+def _write_npy_member(archive, name, array, date_time):
+    npy_header = _npy_header_bytes(array)
+    info = zipfile.ZipInfo(name, date_time=date_time)
+    info.external_attr = 0o644 << 16
+    info.file_size = len(npy_header) + array.nbytes  # lets zipfile choose ZIP64 only when the data needs it
+    with archive.open(info, mode="w") as member:
+        member.write(npy_header)
+        data = _raw_bytes(array)
+        for start in range(0, len(data), _READ_CHUNK):
+            member.write(data[start : start + _READ_CHUNK])
+
+
+def _npy_header_bytes(array):
+    """The ``.npy`` version 1.0 header of ``array``, as NumPy writes it."""
     import io as _stdlib_io
 
     buffer = _stdlib_io.BytesIO()
-    np.lib.format.write_array_header_1_0(buffer, np.lib.format.header_data_from_array_1_0(params))
+    np.lib.format.write_array_header_1_0(buffer, np.lib.format.header_data_from_array_1_0(array))
     return buffer.getvalue()
+
+
+def _raw_bytes(array):
+    """The bytes of a C-contiguous array, as a flat ``uint8`` view (also for 0-d and unicode arrays)."""
+    return array.reshape(-1).view(np.uint8)
+
+
+def _array_member(name):
+    return f"{ARRAY_PREFIX}{name}.npy"
+
+
+def _declaration(array):
+    return {"dtype": array.dtype.str, "shape": [int(n) for n in array.shape], "sha256": _sha256(array)}
+
+
+def _sha256(array):
+    return hashlib.sha256(_raw_bytes(array)).hexdigest()
+
+
+def _check_arrays(arrays):
+    """Return ``arrays`` as a dict of C-contiguous little-endian arrays the reader accepts, or raise."""
+    if arrays is None:
+        return {}
+    if not isinstance(arrays, dict):
+        raise TypeError(f"arrays must be a dict of names to NumPy arrays; got {type(arrays).__name__}.")
+    if len(arrays) > MAX_ARRAYS:
+        raise ValueError(f"arrays holds {len(arrays)} arrays; a model file holds at most {MAX_ARRAYS} arrays.")
+    result = {}
+    for name, array in arrays.items():
+        if not isinstance(name, str):
+            raise TypeError(f"array names must be strings; got {name!r}.")
+        if not _ARRAY_NAME.fullmatch(name):
+            raise ValueError(
+                f"array names must be 1 to 64 ASCII letters, digits and underscores, not starting with a digit; "
+                f"got {name!r}."
+            )
+        where = f"arrays[{name!r}]"
+        if not isinstance(array, np.ndarray):
+            raise TypeError(f"{where} must be a NumPy array; got {type(array).__name__}.")
+        dtype = array.dtype if array.dtype.byteorder == "|" else array.dtype.newbyteorder("<")
+        problem = _dtype_problem(dtype.str)
+        if problem is not None:
+            raise TypeError(f"{where} has dtype {array.dtype} ({array.dtype.str}); {problem}.")
+        if array.ndim > MAX_ARRAY_NDIM:
+            raise ValueError(f"{where} has {array.ndim} dimensions; at most {MAX_ARRAY_NDIM} are allowed.")
+        stored = np.asarray(array, dtype=dtype, order="C")  # asarray, not ascontiguousarray: keeps 0-d arrays 0-d
+        if dtype.kind == "b":
+            stored = stored.view(np.uint8) != 0  # a bool array viewed from other bytes holds values besides 0 and 1
+        problem = _values_problem(stored)
+        if problem is not None:
+            raise ValueError(f"{where} {problem}.")
+        result[name] = stored
+    return result
+
+
+def _dtype_problem(descr):
+    """Why ``descr`` (a ``dtype.str``) is not an array member dtype, or None if it is one."""
+    if not isinstance(descr, str):
+        return f"dtype must be a string; got {descr!r}"
+    if descr in ARRAY_DTYPES:
+        return None
+    match = _UNICODE_DTYPE.fullmatch(descr)
+    if match is not None and int(match[1]) <= MAX_STRING_LENGTH:
+        return None
+    return (
+        "model file arrays hold booleans, integers, floats and complex numbers of standard sizes, or fixed-width "
+        f"unicode strings (<U1 to <U{MAX_STRING_LENGTH}), never Python objects"
+    )
+
+
+def _values_problem(array):
+    """What is wrong with the values of an array member, or None (a check of bits, not of meaning)."""
+    if array.dtype.kind == "b" and array.size and int(_raw_bytes(array).max()) > 1:
+        return "holds booleans other than 0 and 1"
+    if array.dtype.kind == "U" and array.size and int(_raw_bytes(array).view("<u4").max()) > _MAX_CODE_POINT:
+        return "holds characters that are not Unicode code points"
+    return None
 
 
 def _fastmlp_version():
@@ -215,7 +350,7 @@ def _json_value(value, where, depth):
 
 
 def read_model_file(path):
-    """Read and check a model file; return its header (checked) and its parameter vector (checked).
+    """Read and check a model file; return its header, its parameter vector and its arrays, all checked.
 
     Parameters
     ----------
@@ -224,9 +359,12 @@ def read_model_file(path):
     Returns
     -------
     header : dict
-        Every field of the format, checked (see :mod:`fastmlp.io`).
+        Every field of the format, checked (see :mod:`fastmlp.io`); a version 2 header declares the arrays.
     params : ndarray of shape (n_params,)
         The parameters, finite, matching the header's SHA-256.
+    arrays : dict of str to ndarray
+        The ``arrays/<name>.npy`` members by name, each as declared and matching its SHA-256; ``{}`` for a
+        version 1 file.
 
     Raises
     ------
@@ -245,21 +383,57 @@ def read_model_file(path):
 
 
 def _read(path):
-    file_size = os.stat(path).st_size
-    with open(path, "rb") as fileobj:
+    with _open_regular_file(path) as fileobj:
+        file_size = os.fstat(fileobj.fileno()).st_size
         if fileobj.read(4) != b"PK\x03\x04":
             raise ModelFileError(path, "not a fastmlp model file (not a ZIP/.npz archive)")
         fileobj.seek(0)
         with zipfile.ZipFile(fileobj) as archive:
             members = _check_members(path, archive, file_size)
             header = _parse_header(path, _read_member(archive, members[HEADER_MEMBER], MAX_HEADER_BYTES))
-            params = _read_params(path, archive, members[PARAMS_MEMBER], header)
-    digest = hashlib.sha256(memoryview(params).cast("B")).hexdigest()
-    if digest != header["sha256"]:
-        raise ModelFileError(path, "the parameters' SHA-256 does not match the header: the file was altered")
-    if not v.all_finite_array(params):
-        raise ModelFileError(path, "the parameters contain NaN or infinity")
-    return header, params
+            declared = header.get("arrays", {})
+            _check_array_members(path, members, declared)
+            n_params = header["n_params"]
+            params = _read_npy(
+                path, archive, members[PARAMS_MEMBER], v.DTYPES[header["dtype"]].newbyteorder("<"), (n_params,),
+                header["dtype"],
+            )  # fmt: skip
+            if _sha256(params) != header["sha256"]:
+                raise ModelFileError(path, "the parameters' SHA-256 does not match the header: the file was altered")
+            if not v.all_finite_array(params):
+                raise ModelFileError(path, "the parameters contain NaN or infinity")
+            arrays = {}
+            for name, declaration in declared.items():
+                member = _array_member(name)
+                dtype = np.dtype(declaration["dtype"])
+                array = _read_npy(path, archive, members[member], dtype, tuple(declaration["shape"]), dtype.str)
+                if _sha256(array) != declaration["sha256"]:
+                    raise ModelFileError(path, f"{member}'s SHA-256 does not match the header: the file was altered")
+                problem = _values_problem(array)
+                if problem is not None:
+                    raise ModelFileError(path, f"{member} {problem}")
+                arrays[name] = array
+    return header, params, arrays
+
+
+def _open_regular_file(path):
+    """Open ``path`` for reading if it is a regular file; refuse pipes, devices and sockets without blocking."""
+    mode = os.stat(path).st_mode
+    if stat.S_ISDIR(mode):
+        raise ModelFileError(path, "it is a directory")
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(path, f"not a regular file: {file_kind(mode)}")
+    # The name may now lead elsewhere: O_NONBLOCK keeps the open of a pipe from waiting for a writer, and the
+    # descriptor itself is checked.
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise ModelFileError(path, f"not a regular file: {file_kind(mode)}")
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 # How load words the common failures, first match wins; anything else is "unreadable or corrupted".
@@ -282,14 +456,29 @@ def _describe(exc):
 
 
 def _check_members(path, archive, file_size):
+    """Check the archive's directory before reading any member; return the members by name.
+
+    Every member must be ``header.json``, ``params.npy`` or ``arrays/<name>.npy``, once each, stored (neither
+    compressed nor encrypted), and the members together cannot claim more bytes than the file has: a member whose
+    size is forged, or members overlapping one another, are refused here.
+    """
     infos = archive.infolist()
-    names = [info.filename for info in infos]
-    if sorted(names) != sorted([HEADER_MEMBER, PARAMS_MEMBER]):
+    if len(infos) > MAX_ARRAYS + 2:
+        raise ModelFileError(path, f"not a fastmlp model file: {len(infos)} members, at most {MAX_ARRAYS + 2}")
+    members = {}
+    for info in infos:
+        if info.filename in members:
+            raise ModelFileError(path, f"member {info.filename!r} appears more than once")
+        members[info.filename] = info
+    unexpected = [n for n in members if n not in (HEADER_MEMBER, PARAMS_MEMBER) and not _is_array_member(n)]
+    if HEADER_MEMBER not in members or PARAMS_MEMBER not in members or unexpected:
+        names = list(members)
         shown = ", ".join(repr(n) for n in names[:10]) + (", ..." if len(names) > 10 else "")
         raise ModelFileError(
-            path, f"not a fastmlp model file: expected the members 'header.json' and 'params.npy', found [{shown}]"
+            path,
+            "not a fastmlp model file: expected the members 'header.json' and 'params.npy' (and arrays/<name>.npy), "
+            f"found [{shown}]",
         )
-    members = {info.filename: info for info in infos}
     for info in infos:
         if info.flag_bits & 0x1:
             raise ModelFileError(path, f"member {info.filename!r} is encrypted")
@@ -297,7 +486,27 @@ def _check_members(path, archive, file_size):
             raise ModelFileError(path, f"member {info.filename!r} is compressed; model files are stored uncompressed")
         if info.compress_size != info.file_size or info.file_size > file_size:
             raise ModelFileError(path, f"member {info.filename!r} claims {info.file_size} bytes; the file is corrupted")
+    total = sum(info.file_size for info in infos)
+    if total > file_size:
+        raise ModelFileError(path, f"the members claim {total} bytes in all, more than the file's {file_size}")
     return members
+
+
+def _is_array_member(name):
+    return (
+        name.startswith(ARRAY_PREFIX) and name.endswith(".npy")
+        and _ARRAY_NAME.fullmatch(name[len(ARRAY_PREFIX) : -len(".npy")]) is not None
+    )  # fmt: skip
+
+
+def _check_array_members(path, members, declared):
+    present = {name[len(ARRAY_PREFIX) : -len(".npy")] for name in members if _is_array_member(name)}
+    missing = [name for name in declared if name not in present]
+    if missing:
+        raise ModelFileError(path, f"the header declares array(s) {', '.join(map(repr, missing))} with no member")
+    undeclared = sorted(_array_member(name) for name in present - set(declared))
+    if undeclared:
+        raise ModelFileError(path, f"member(s) {', '.join(map(repr, undeclared))} not declared in the header")
 
 
 def _read_member(archive, info, limit):
@@ -352,10 +561,11 @@ def _parse_header(path, data):
         )
     if version < 1:
         raise bad(f"format_version must be >= 1; got {version}")
-    missing = [k for k in _FIELDS if k not in header]
+    fields = _FIELDS_BY_VERSION[version]
+    missing = [k for k in fields if k not in header]
     if missing:
         raise bad(f"missing field(s) {', '.join(missing)}")
-    unknown = sorted(k for k in header if k not in _FIELDS)
+    unknown = sorted(k for k in header if k not in fields)
     if unknown:
         raise bad(f"unknown field(s) {', '.join(map(repr, unknown))} for format_version {version}")
 
@@ -401,7 +611,33 @@ def _parse_header(path, data):
         _json_value(header["metadata"], "metadata", 0)
     except (TypeError, ValueError) as exc:
         raise bad(str(exc)) from exc
+    if "arrays" in header:
+        _check_array_declarations(header["arrays"], bad)
     return header
+
+
+def _check_array_declarations(arrays, bad):
+    if not isinstance(arrays, dict):
+        raise bad("arrays must be an object of array declarations")
+    if len(arrays) > MAX_ARRAYS:
+        raise bad(f"arrays declares {len(arrays)} arrays; at most {MAX_ARRAYS} are allowed")
+    for name, declaration in arrays.items():
+        if not _ARRAY_NAME.fullmatch(name):
+            raise bad(f"array name {name!r} is not 1 to 64 ASCII letters, digits and underscores")
+        if not isinstance(declaration, dict) or sorted(declaration) != sorted(_ARRAY_FIELDS):
+            raise bad(f"arrays[{name!r}] must be an object with the fields {', '.join(_ARRAY_FIELDS)}")
+        problem = _dtype_problem(declaration["dtype"])
+        if problem is not None:
+            raise bad(f"arrays[{name!r}] dtype {declaration['dtype']!r}: {problem}")
+        shape = declaration["shape"]
+        if (
+            not isinstance(shape, list) or len(shape) > MAX_ARRAY_NDIM
+            or not all(_is_int(n) and n >= 0 for n in shape)
+        ):  # fmt: skip
+            raise bad(f"arrays[{name!r}] shape must be a list of at most {MAX_ARRAY_NDIM} integers >= 0")
+        digest = declaration["sha256"]
+        if not isinstance(digest, str) or len(digest) != 64 or not set(digest) <= _SHA256_HEX:
+            raise bad(f"arrays[{name!r}] sha256 must be 64 lowercase hexadecimal digits")
 
 
 def _is_int(value):
@@ -420,10 +656,13 @@ def _count_params(sizes, bias):
     return sum(a * b + (b if bias else 0) for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
-def _read_params(path, archive, info, header):
-    """Check the ``.npy`` header of ``params.npy`` against the JSON header, then read and return the vector."""
-    n_params = header["n_params"]
-    expected = v.DTYPES[header["dtype"]].newbyteorder("<")
+def _read_npy(path, archive, info, expected_dtype, expected_shape, value_name):
+    """Check the ``.npy`` header of a member against what the JSON header declares, then read the array.
+
+    Nothing is allocated before the member's size has been found to be exactly the ``.npy`` header plus the
+    declared values, and that size was checked against the file's.
+    """
+    label = info.filename
     with archive.open(info) as member:
         version = np.lib.format.read_magic(member)
         if version == (1, 0):
@@ -431,31 +670,32 @@ def _read_params(path, archive, info, header):
         elif version == (2, 0):
             shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(member)
         else:
-            raise ModelFileError(path, f"params.npy has .npy format version {version}; 1.0 or 2.0 expected")
+            raise ModelFileError(path, f"{label} has .npy format version {version}; 1.0 or 2.0 expected")
         if dtype.hasobject:
-            raise ModelFileError(path, "params.npy holds Python objects (pickled data); refused")
-        if dtype != expected:
-            raise ModelFileError(path, f"params.npy has dtype {dtype.str}; the header's dtype needs {expected.str}")
+            raise ModelFileError(path, f"{label} holds Python objects (pickled data); refused")
+        if dtype != expected_dtype:
+            raise ModelFileError(path, f"{label} has dtype {dtype.str}; the header's dtype needs {expected_dtype.str}")
         if fortran_order:
-            raise ModelFileError(path, "params.npy is in Fortran order; C order expected")
-        if shape != (n_params,):
-            raise ModelFileError(path, f"params.npy has shape {shape}; the header needs ({n_params},)")
+            raise ModelFileError(path, f"{label} is in Fortran order; C order expected")
+        if shape != expected_shape:
+            raise ModelFileError(path, f"{label} has shape {shape}; the header needs {expected_shape}")
         header_length = member.tell()
-        if info.file_size != header_length + n_params * expected.itemsize:
+        count = math.prod(expected_shape)
+        needed = header_length + count * expected_dtype.itemsize
+        if info.file_size != needed:
             raise ModelFileError(
                 path,
-                f"params.npy is {info.file_size} bytes; its header and {n_params} {header['dtype']} values need "
-                f"{header_length + n_params * expected.itemsize}",
+                f"{label} is {info.file_size} bytes; its header and {count} {value_name} values need {needed}",
             )
-        params = np.empty(n_params, dtype=expected)
-        buffer = params.view(np.uint8)
+        array = np.empty(expected_shape, dtype=expected_dtype)
+        buffer = _raw_bytes(array)
         filled = 0
         while filled < buffer.size:
             chunk = member.read(min(_READ_CHUNK, buffer.size - filled))
             if not chunk:
-                raise ModelFileError(path, "params.npy is truncated")
+                raise ModelFileError(path, f"{label} is truncated")
             buffer[filled : filled + len(chunk)] = np.frombuffer(chunk, dtype=np.uint8)
             filled += len(chunk)
         if member.read(1):  # also reaches the end of the member, which checks its CRC-32
-            raise ModelFileError(path, "params.npy has more data than its header declares")
-    return params
+            raise ModelFileError(path, f"{label} has more data than its header declares")
+    return array

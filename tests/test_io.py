@@ -179,7 +179,7 @@ def test_the_file_is_readable_with_plain_numpy_and_zipfile(model_file):
     assert header["init"] == ["glorot", "glorot"] and header["n_params"] == model.n_params == 32
     assert header["sha256"] == hashlib.sha256(params.tobytes()).hexdigest()
     assert header["fastmlp_version"] == fm.__version__ and header["created"].endswith("+00:00")
-    assert sorted(header) == sorted(fio._FIELDS)
+    assert sorted(header) == sorted(fio._FIELDS_BY_VERSION[1])  # no arrays: written as version 1
     with zipfile.ZipFile(path) as archive:
         assert [i.filename for i in archive.infolist()] == ["header.json", "params.npy"]
         assert all(i.compress_type == zipfile.ZIP_STORED for i in archive.infolist())
@@ -287,7 +287,8 @@ def _drop(key):
 
 HEADER_CASES = [
     (_set("format", "keras"), "not a fastmlp model file"),
-    (_set("format_version", 2), "format_version 2 is newer.*upgrade fastmlp"),
+    (_set("format_version", 3), "format_version 3 is newer.*upgrade fastmlp"),
+    (_set("format_version", 2), "missing field.*arrays"),
     (_set("format_version", 0), "format_version must be >= 1"),
     (_set("format_version", "1"), "format_version must be an integer"),
     (_set("format_version", True), "format_version must be an integer"),
