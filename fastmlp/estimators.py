@@ -571,20 +571,6 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _output_activation(self, Y):
         return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "sigmoid"
 
-    def _restore_labels(self, classes, label_type):
-        binarizer = LabelBinarizer()
-        if label_type == "multilabel-indicator":
-            binarizer.fit(np.eye(max(len(classes), 2), dtype=int)[:, : len(classes)])
-        else:
-            binarizer.fit(np.asarray(classes))
-        if binarizer.y_type_ != label_type or binarizer.classes_.tolist() != list(classes):
-            raise ValueError(f"classes {classes} do not fit label type {label_type!r}")
-        expected = len(classes) if label_type != "binary" else 1
-        if self.model_.sizes[-1] != expected:
-            raise ValueError(f"{self.model_.sizes[-1]} outputs for {len(classes)} classes")
-        self._label_binarizer = binarizer
-        self.classes_ = binarizer.classes_
-
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """One epoch over X and y, continuing the previous state (stochastic solvers only).

@@ -130,9 +130,8 @@ from ._modelfile import (
     MAX_STRING_LENGTH,
     ModelFileError,
     read_model_file,
-    write_model_file,
 )
-from .model import Model
+from .model import SCALING_ARRAYS, Model
 
 __all__ = [
     "ARRAY_DTYPES",
@@ -236,10 +235,7 @@ def save_model(model, path, *, metadata=None, arrays=None):
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a fastmlp.Model; got {type(model).__name__}.")
-    if arrays is None:
-        model.save(path, metadata=metadata)
-    else:
-        write_model_file(path, model.config(), model.params, model.training_summary, metadata, arrays=arrays)
+    model.save(path, metadata=metadata, arrays=arrays)
 
 
 def load(path):
@@ -282,8 +278,11 @@ def load_with_metadata(path):
     path = v.check_path(path)
     header, params, arrays = read_model_file(path)
     config = {key: header[key] for key in ("sizes", "hidden", "output", "dtype", "bias", "init")}
+    scaling = None
+    if any(name in arrays for name in SCALING_ARRAYS):
+        scaling = tuple(arrays.get(name) for name in SCALING_ARRAYS)
     try:
-        model = Model.from_config(config, params=params, seed=0)
+        model = Model.from_config(config, params=params, seed=0, input_scaling=scaling)
     except (ValueError, TypeError) as exc:
         raise ModelFileError(path, f"the header describes an invalid model: {exc}") from exc
     if model.n_params != header["n_params"]:  # the header check computed it the same way; a second opinion

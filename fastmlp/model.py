@@ -22,6 +22,9 @@ SMALL_BATCH_ROWS = 64
 """Up to this many rows in a writable, C-contiguous ndarray of the model's dtype, and with neither ``out`` nor
 ``chunk_size`` given, :meth:`Model.predict` makes one kernel call with the checks inside it."""
 
+SCALING_ARRAYS = ("input_scaling_mean", "input_scaling_scale")
+"""The names of the input scaling's ``(mean, scale)`` among a model file's arrays."""
+
 NORMAL_INIT_STD = 0.05
 _TooHardError = getattr(np, "exceptions", np).TooHardError  # NumPy >= 1.25 keeps it in np.exceptions
 PICKLE_FORMAT = 1
@@ -317,10 +320,12 @@ class Model:
         return self.astype(self._dtype)
 
     @reads("save")
-    def save(self, path, *, metadata=None):
+    def save(self, path, *, metadata=None, arrays=None):
         """Write the model to one ``.npz`` file, atomically; :func:`fastmlp.load` reads it back bit-exactly.
 
-        The format (a JSON header and the flat parameter vector, no pickle) is documented in :mod:`fastmlp.io`.
+        The format (a JSON header, the flat parameter vector and optional array members, no pickle) is documented
+        in :mod:`fastmlp.io`. The input scaling, if any, is stored as the arrays ``input_scaling_mean``
+        and ``input_scaling_scale``, and a loaded model applies it.
 
         Parameters
         ----------
@@ -328,8 +333,19 @@ class Model:
             Target file; an existing file is replaced only once the new one is complete.
         metadata : dict, optional
             JSON-compatible values to store with the model (read back with :func:`fastmlp.io.load_with_metadata`).
+        arrays : dict of str to ndarray, optional
+            Arrays to store with the model (see :func:`fastmlp.io.save_model`); the two names of the input
+            scaling's arrays are the model's own.
         """
-        write_model_file(path, self.config(), self._params, self.training_summary, metadata)
+        if arrays is not None and not isinstance(arrays, dict):
+            raise TypeError(f"arrays must be a dict of names to NumPy arrays; got {type(arrays).__name__}.")
+        arrays = dict(arrays or {})
+        reserved = sorted(set(arrays) & set(SCALING_ARRAYS))
+        if reserved:
+            raise ValueError(f"arrays may not use the names {reserved}: they hold the model's input scaling.")
+        if self._scaling is not None:
+            arrays.update(zip(SCALING_ARRAYS, self._scaling, strict=True))
+        write_model_file(path, self.config(), self._params, self.training_summary, metadata, arrays=arrays or None)
 
     def __getstate__(self):
         # Pickles hold configuration and plain arrays only; the views are rebuilt on load. The optimizer state of

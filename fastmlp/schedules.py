@@ -12,7 +12,9 @@ from ._plateau import Plateau
 from ._settings import Settings
 from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
 
-__all__ = ["Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "inverse_scaling", "resolve_schedule"]
+__all__ = [
+    "Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "inverse_scaling", "resolve_schedule",
+]  # fmt: skip
 
 
 class Schedule(Settings):

@@ -1,5 +1,7 @@
-"""Model files against hostile or unlucky paths and contents: what save writes, load reads; what load refuses, it
-refuses quickly, in bounded memory, with ModelFileError and nothing else; special files are never replaced or read.
+"""Model files against hostile or unlucky paths and contents.
+
+What save writes, load reads; what load refuses, it refuses quickly, in bounded memory, with ModelFileError and
+nothing else; special files are never replaced or read.
 """
 
 import hashlib

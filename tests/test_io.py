@@ -574,3 +574,26 @@ def test_fuzz_member_contents_with_valid_crcs(tmp_path, rng):
     assert tally.problems == []
     assert tally.counts["escapes"] == 0 and tally.counts["silent_changes"] == 0
     assert tally.counts["errors"] >= 8 * len(parts["params.npy"])  # no flip of the .npy member is harmless
+
+
+def test_the_input_scaling_is_saved_and_applied_after_load(tmp_path, rng):
+    X = rng.normal(10.0, 30.0, size=(20, 3))
+    model = fm.Model([3, 4, 2], output="softmax", seed=0)
+    model.set_input_scaling(X.mean(axis=0), X.std(axis=0))
+    model.save(tmp_path / "scaled.npz", arrays={"note": np.arange(3)})
+    loaded, header = load_with_metadata(tmp_path / "scaled.npz")
+    assert same_bits(loaded.predict(X), model.predict(X))  # from raw inputs, as the saved model
+    np.testing.assert_array_equal(loaded.input_scaling[1], X.std(axis=0))
+    assert sorted(header.arrays) == ["input_scaling_mean", "input_scaling_scale", "note"]
+    with pytest.raises(ValueError, match="hold the model's input scaling"):
+        model.save(tmp_path / "other.npz", arrays={"input_scaling_mean": np.zeros(3)})
+    assert not (tmp_path / "other.npz").exists()
+    forged = tmp_path / "forged.npz"
+    plain = fm.Model([3, 1], seed=0)
+    plain.save(forged, arrays={"note": np.zeros(3)})
+    # A mean without a scale: written as a forger would, through the format module.
+    from fastmlp._modelfile import write_model_file
+
+    write_model_file(forged, plain.config(), plain.params, None, None, arrays={"input_scaling_mean": np.zeros(3)})
+    with pytest.raises(ModelFileError, match="give both mean and scale"):
+        load(forged)
