@@ -47,7 +47,7 @@ import zipfile
 import zlib
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, log
-from .parsing import build_parser
+from .parsing import build_parser, usage_hint
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "Terminated", "UsageError", "build_parser", "main"]
 
@@ -118,19 +118,25 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 on bad data or files, 2 on usage errors (argparse's own usage errors raise
-        ``SystemExit(2)``), 130 after Ctrl-C, 128 + N after signal N.
+        0 on success (``--help`` included), 1 on bad data or files, 2 on usage errors, 130 after Ctrl-C,
+        128 + N after signal N.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error already reported on one line (2)
+        return exc.code
     if args.command is None:
         parser.print_help()
+        sys.stderr.write(
+            f"fastmlp: error: a command is required: train, predict, info or demo {usage_hint(parser.prog)}\n"
+        )
         return EXIT_USAGE
     with _logging_to_stderr(args.quiet), _signals_raise():
         try:
             return args.handler(args)
         except UsageError as exc:
-            log.error("%s (see: fastmlp %s --help)", exc, args.command)
+            log.error("%s %s", exc, usage_hint(f"{parser.prog} {args.command}"))
             return EXIT_USAGE
         except Terminated as exc:
             log.error("stopped by %s; no partial output was left", signal.Signals(exc.signum).name)

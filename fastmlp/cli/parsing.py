@@ -3,12 +3,14 @@
 Notes
 -----
 An argument type raises :class:`argparse.ArgumentTypeError`, which argparse reports as a usage error (exit
-status 2) naming the option.
+status 2) naming the option. :class:`Parser` reports every usage error as one line on stderr,
+``fastmlp: error: ... (see: fastmlp COMMAND --help)``, the form of the commands' own usage errors.
 """
 
 import argparse
 import functools
 import os
+import sys
 
 from .._validation import (
     DTYPES,
@@ -26,9 +28,40 @@ from .info import run_info
 from .predict import run_predict
 from .train import run_train
 
-__all__ = ["build_parser"]
+__all__ = ["Parser", "build_parser", "usage_hint"]
 
 _HIDDEN_NAMES = ", ".join(HIDDEN_ACTIVATIONS)
+
+
+def usage_hint(prog):
+    """The end of every usage error line: where to read the usage of ``prog`` (``"fastmlp"``, ``"fastmlp train"``)."""
+    return f"(see: {prog} --help)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose usage errors are one ``fastmlp: error:`` line and exit status 2.
+
+    argparse prints a usage block and ``PROG: error: ...``; the command line promises one line on stderr, which a
+    script can log or match, with a pointer to ``--help`` instead of the block. The sub-command parsers are of this
+    class too (``add_subparsers`` uses the parent's class).
+    """
+
+    command_parsers = {}
+    """The sub-command parsers by name (set by :func:`build_parser`), to which unrecognised arguments are reported."""
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse like argparse, but report unrecognised arguments with the usage hint of the command they follow."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self.command_parsers.get(getattr(namespace, "command", None), self)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
+    def error(self, message):
+        """Print ``fastmlp: error: MESSAGE (see: PROG --help)`` to stderr and exit with status 2."""
+        message = " ".join(message.split())
+        sys.stderr.write(f"fastmlp: error: {message} {usage_hint(self.prog)}\n")
+        sys.exit(2)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -97,7 +130,7 @@ def _add_output_options(parser):
 
 def build_parser():
     """Return the argument parser of the ``fastmlp`` command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fastmlp",
         description="A small, fast multi-layer perceptron.",
         epilog="Exit status: 0 success, 1 bad data or files, 2 usage error, 128+N after signal N.",
@@ -159,4 +192,5 @@ def build_parser():
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary line")
     demo.set_defaults(handler=run_demo)
+    parser.command_parsers = commands.choices
     return parser

@@ -1,0 +1,105 @@
+"""The command line against hostile input: every failure is one ``fastmlp: error:`` line and its exit status.
+
+The promise (README, "Command line"): exit status 0 on success, 1 on bad data or files, 2 on usage errors, and each
+error is one line on stderr, ``fastmlp: error: ...``, never a traceback. Class labels round-trip exactly.
+"""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastmlp as fm
+from fastmlp.cli import main
+from fastmlp.io import save_model
+
+USAGE_HINT = re.compile(r" \(see: fastmlp( \w+)? --help\)$")
+
+
+def run(argv):
+    """``main(argv)``'s exit status, also when it exits through ``SystemExit``."""
+    try:
+        return main(argv)
+    except SystemExit as exc:
+        return exc.code
+
+
+def the_error_line(captured):
+    """The one line of stderr, which must be a ``fastmlp: error:`` line; fails on anything else there."""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("fastmlp: error: "), captured.err
+    return lines[0]
+
+
+def write_csv(path, text):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write(text)
+
+
+@pytest.fixture
+def files(tmp_path, monkeypatch):
+    """A working directory with small, valid data and a model for it."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 3))
+    np.save(tmp_path / "X.npy", X)
+    rows = "".join(f"{a!r},{b!r},{c!r},{i % 2}\n" for i, (a, b, c) in enumerate(X))
+    write_csv(tmp_path / "d.csv", "a,b,c,t\n" + rows)
+    save_model(fm.Model([3, 4, 2], output="softmax", seed=0), tmp_path / "m.npz",
+               metadata={"feature_names": ["a", "b", "c"], "classes": [0, 1]})  # fmt: skip
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. argparse's usage errors: one line, exit status 2
+
+
+ARGPARSE_ERRORS = [
+    (["train", "d.csv", "--target", "t"], "train", "the following arguments are required: --out"),
+    (["train", "d.csv", "--target", "t", "--out", "o.npz", "--epochs", "0"], "train", "argument --epochs: expected"),
+    (["train", "d.csv", "--target", "t", "--out", "o.npz", "--bogus"], "train", "unrecognized arguments: --bogus"),
+    (["predict", "m.npz", "--out", "p.npy"], "predict", "the following arguments are required: INPUT"),
+    (["predict", "m.npz", "d.csv", "--out", "p.npy", "--chunk-size", "0"], "predict", "argument --chunk-size"),
+    (["info"], "info", "the following arguments are required: MODEL"),
+    (["demo", "--epochs", "x"], "demo", "argument --epochs: expected an integer"),
+    (["nonsense"], None, "invalid choice: 'nonsense'"),
+    (["--bogus"], None, "unrecognized arguments: --bogus"),
+]
+
+
+@pytest.mark.parametrize("argv, command, match", ARGPARSE_ERRORS, ids=[" ".join(a) for a, _, _ in ARGPARSE_ERRORS])
+def test_argparse_usage_errors_are_one_line(files, capsys, argv, command, match):
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    line = the_error_line(captured)
+    assert match in line, line
+    assert line.endswith(f"(see: fastmlp {command} --help)" if command else "(see: fastmlp --help)"), line
+    assert captured.out == ""
+
+
+def test_no_command_prints_help_and_one_error_line(capsys):
+    assert run([]) == 2
+    captured = capsys.readouterr()
+    assert captured.out.startswith("usage: fastmlp")
+    assert "a command is required" in the_error_line(captured)
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["train", "--help"], ["predict", "-h"], ["info", "--help"]])
+def test_help_still_prints_help_and_exits_0(capsys, argv):
+    assert run(argv) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("usage: fastmlp") and captured.err == ""
+
+
+def test_a_usage_error_in_a_real_process(files):
+    result = subprocess.run(
+        [sys.executable, "-m", "fastmlp", "train", "d.csv", "--target", "t", "--epochs", "0", "--out", "o.npz"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr == (
+        "fastmlp: error: argument --epochs: expected an integer >= 1, got '0' (see: fastmlp train --help)\n"
+    )
+    assert not (files / "o.npz").exists()
