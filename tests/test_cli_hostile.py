@@ -4,6 +4,7 @@ The promise (README, "Command line"): exit status 0 on success, 1 on bad data or
 error is one line on stderr, ``fastmlp: error: ...``, never a traceback. Class labels round-trip exactly.
 """
 
+import os
 import re
 import subprocess
 import sys
@@ -103,3 +104,41 @@ def test_a_usage_error_in_a_real_process(files):
         "fastmlp: error: argument --epochs: expected an integer >= 1, got '0' (see: fastmlp train --help)\n"
     )
     assert not (files / "o.npz").exists()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 2. Oversized CSV cells and rows
+
+
+def test_a_csv_cell_over_the_field_limit_is_one_error_line(files, capsys):
+    write_csv("big.csv", "a,b,c,t\n1,2,3,0\n1," + "1" * 140_000 + ",3,1\n")
+    assert run(["train", "big.csv", "--target", "t", "--out", "o.npz", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert re.search(r"big\.csv, line 3: a field of more than [\d,]+ characters", line), line
+    assert run(["predict", "m.npz", "big.csv", "--out", "p.csv", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert re.search(r"big\.csv, line 3: a field of more than", line), line
+    assert sorted(os.listdir()) == ["X.npy", "big.csv", "d.csv", "m.npz"]
+
+
+def test_an_oversized_header_cell_is_one_error_line(files, capsys):
+    write_csv("big.csv", "a,b," + "c" * 140_000 + ",t\n1,2,3,0\n")
+    assert run(["train", "big.csv", "--target", "t", "--out", "o.npz", "--quiet"]) == 1
+    assert re.search(r"big\.csv, line 1: a field of more than", the_error_line(capsys.readouterr()))
+
+
+def test_a_runaway_csv_row_is_refused_before_it_fills_memory(files, capsys, monkeypatch):
+    """A row longer than the limit (a file with no line breaks, say) is refused, not read whole."""
+    import fastmlp.cli.data
+
+    monkeypatch.setattr(fastmlp.cli.data, "MAX_ROW_CHARS", 1000)
+    write_csv("wide.csv", "a,b,c,t\n1,2,3,0\n" + "1," * 600 + "1\n")
+    assert run(["predict", "m.npz", "wide.csv", "--out", "p.csv", "--quiet"]) == 1
+    assert re.search(r"wide\.csv, line 3: a row of more than 1,000 characters", the_error_line(capsys.readouterr()))
+
+
+def test_csv_that_is_not_utf8_names_the_file(files, capsys):
+    with open("latin1.csv", "wb") as f:
+        f.write("a,b,c,t\n1,2,3,0\n1,2,3,\xe9\n".encode("latin-1"))
+    assert run(["train", "latin1.csv", "--target", "t", "--out", "o.npz", "--quiet"]) == 1
+    assert re.search(r"latin1\.csv is not UTF-8 text", the_error_line(capsys.readouterr()))

@@ -16,6 +16,7 @@ from .common import UsageError
 
 __all__ = [
     "DATA_SUFFIXES",
+    "MAX_ROW_CHARS",
     "READ_CHUNK_ROWS",
     "CsvTable",
     "data_suffix",
@@ -26,6 +27,8 @@ __all__ = [
 READ_CHUNK_ROWS = 65536
 """Rows of a data file read at a time: :meth:`CsvTable.read`'s chunks, and ``predict --chunk-size``'s default."""
 DATA_SUFFIXES = (".csv", ".npy", ".npz")
+MAX_ROW_CHARS = 1 << 25
+"""The most characters one row of a ``.csv`` file may hold (32 Mi: a million columns of 32-character numbers)."""
 
 
 def data_suffix(path, what):
@@ -69,6 +72,36 @@ def _read_npy(path):
         return np.load(handle, allow_pickle=False)
 
 
+class _BoundedLines:
+    """The lines of a text file, for :func:`csv.reader`, refusing a row longer than :data:`MAX_ROW_CHARS`.
+
+    A file without line breaks would otherwise be read into memory whole before the :mod:`csv` module's field
+    limit could refuse it. The reader of rows sets :attr:`row_chars` to 0 after each row, which may span lines
+    (a quoted field holding a line break).
+    """
+
+    def __init__(self, f, path):
+        self.f = f
+        self.path = path
+        self.line = 0
+        self.row_chars = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        text = self.f.readline(MAX_ROW_CHARS - self.row_chars + 1)
+        if not text:
+            raise StopIteration
+        self.line += 1
+        self.row_chars += len(text)
+        if self.row_chars > MAX_ROW_CHARS:
+            raise ValueError(
+                f"{self.path}, line {self.line}: a row of more than {MAX_ROW_CHARS:,} characters; is it a CSV file?"
+            )
+        return text
+
+
 class CsvTable:
     """A CSV file with a header row, read in chunks of rows converted to float64.
 
@@ -80,11 +113,9 @@ class CsvTable:
 
     def __init__(self, path):
         self.path = path
-        with self._open() as f:
-            try:
-                header = next(csv.reader(f))
-            except StopIteration:
-                raise ValueError(f"{path} is empty; a header row of column names is required") from None
+        header = next(self._records(), (None, None))[1]
+        if header is None:
+            raise ValueError(f"{path} is empty; a header row of column names is required")
         self.columns = [name.strip() for name in header]
         if not self.columns or any(not name for name in self.columns):
             raise ValueError(f"{path}: every column needs a name in the header row; got {header!r}")
@@ -93,9 +124,6 @@ class CsvTable:
             if name in seen:
                 raise ValueError(f"{path}: the column name {name!r} appears twice in the header row")
             seen.add(name)
-
-    def _open(self):
-        return open(self.path, newline="", encoding="utf-8-sig")
 
     def indices(self, names, what):
         """Column numbers of ``names``, or raise naming the missing ones."""
@@ -107,20 +135,51 @@ class CsvTable:
             )
         return [self.columns.index(name) for name in names]
 
+    def _records(self):
+        """Yield (line number, fields) for every record of the file, the header first.
+
+        Raises
+        ------
+        ValueError
+            Naming the file and the line, for what the :mod:`csv` module refuses (a field over its
+            :func:`csv.field_size_limit`), a row of more than :data:`MAX_ROW_CHARS` characters, or text that is
+            not UTF-8.
+        """
+        with open(self.path, newline="", encoding="utf-8-sig") as f:
+            lines = _BoundedLines(f, self.path)
+            reader = csv.reader(lines)
+            while True:
+                try:
+                    fields = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    where = f"{self.path}, line {reader.line_num}"
+                    if "field limit" in str(exc):
+                        limit = csv.field_size_limit()
+                        raise ValueError(
+                            f"{where}: a field of more than {limit:,} characters; each cell must hold one number"
+                        ) from None
+                    raise ValueError(f"{where}: not readable as CSV ({exc})") from None
+                except UnicodeDecodeError as exc:
+                    raise ValueError(
+                        f"{self.path} is not UTF-8 text ({exc.reason} after line {lines.line}); save it as UTF-8"
+                    ) from None
+                lines.row_chars = 0
+                yield reader.line_num, fields
+
     def _rows(self):
         """Yield (line number, fields) for every non-blank data row, checking the number of fields."""
-        with self._open() as f:
-            reader = csv.reader(f)
-            next(reader, None)
-            for fields in reader:
-                if not fields or (len(fields) == 1 and not fields[0].strip()):
-                    continue
-                if len(fields) != len(self.columns):
-                    raise ValueError(
-                        f"{self.path}, line {reader.line_num}: {len(fields)} fields, but the header has "
-                        f"{len(self.columns)}"
-                    )
-                yield reader.line_num, fields
+        records = self._records()
+        next(records, None)
+        for line, fields in records:
+            if not fields or (len(fields) == 1 and not fields[0].strip()):
+                continue
+            if len(fields) != len(self.columns):
+                raise ValueError(
+                    f"{self.path}, line {line}: {len(fields)} fields, but the header has {len(self.columns)}"
+                )
+            yield line, fields
 
     def count_rows(self):
         """The number of data rows (one pass over the file)."""
