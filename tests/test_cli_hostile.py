@@ -142,3 +142,44 @@ def test_csv_that_is_not_utf8_names_the_file(files, capsys):
         f.write("a,b,c,t\n1,2,3,0\n1,2,3,\xe9\n".encode("latin-1"))
     assert run(["train", "latin1.csv", "--target", "t", "--out", "o.npz", "--quiet"]) == 1
     assert re.search(r"latin1\.csv is not UTF-8 text", the_error_line(capsys.readouterr()))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 3. Numbers too large for the machine
+
+
+@pytest.mark.parametrize("layers", ["99999999999999999999", "64,3000000000"])
+def test_a_huge_layer_width_is_a_usage_error(files, capsys, layers):
+    assert run(["train", "d.csv", "--target", "t", "--out", "o.npz", "--layers", layers, "--quiet"]) == 2
+    assert "argument --layers: " in the_error_line(capsys.readouterr())
+
+
+def test_layers_too_large_for_a_model_file_are_refused_before_allocating(files, capsys):
+    # 3 * 50000 + 50000 * 50000 + ...: over the 2**31 parameters a model file holds (10 GB of float32).
+    assert run(["train", "d.csv", "--target", "t", "--out", "o.npz", "--layers", "50000,50000", "--quiet"]) == 2
+    line = the_error_line(capsys.readouterr())
+    assert "--layers: widths 50000,50000 give at least 2,500,200,001 parameters; a model file holds at most " in line
+    assert "2,147,483,648" in line
+
+
+def test_layers_too_large_for_the_number_of_features_are_refused_before_allocating(files, capsys):
+    np.save("wide.npy", np.zeros((2, 100_001)))
+    argv = ["train", "wide.npy", "--target", "-1", "--out", "o.npz", "--layers", "30000", "--quiet"]
+    assert run(argv) == 2
+    line = the_error_line(capsys.readouterr())
+    assert re.search(r"--layers 30000 with 100000 features and 1 output give 3,000,060,001 parameters", line), line
+
+
+def test_labels_beyond_int64_in_a_model_file_are_one_error_line(files, capsys):
+    save_model(fm.Model([3, 4, 2], output="softmax", seed=0), "big_classes.npz", metadata={"classes": [0, 2**70]})
+    assert run(["predict", "big_classes.npz", "X.npy", "--out", "p.npy", "--labels", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert "big_classes.npz: metadata 'classes' must be a list of 2 integers within the int64 range" in line, line
+
+
+def test_a_standardisation_beyond_float64_in_a_model_file_is_one_error_line(files, capsys):
+    metadata = {"input_mean": [10**400, 0, 0], "input_scale": [1, 1, 1]}
+    save_model(fm.Model([3, 4, 1], seed=0), "huge_mean.npz", metadata=metadata)
+    assert run(["predict", "huge_mean.npz", "X.npy", "--out", "p.npy", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert "huge_mean.npz: metadata 'input_mean/input_scale' must both be lists of float64 numbers" in line, line

@@ -23,12 +23,13 @@ Output activation (``train --output``, default ``auto``)
 
 Unattended use
     Exit status 0 on success, 2 on usage errors (bad options, unknown file types), 1 on bad data or files (a
-    :class:`~fastmlp.io.ModelFileError`, ``ValueError``, ``TypeError`` or ``OSError``, including a diverged
-    training), 130 after Ctrl-C and 128 + N after signal N (143 for SIGTERM). Each error is one line on stderr,
-    ``fastmlp: error: ...``. Output files (the model, the predictions) are written to a temporary file and renamed
-    into place when complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the
-    :mod:`logging` logger ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal
-    or with ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
+    :class:`~fastmlp.io.ModelFileError`, ``ValueError``, ``TypeError``, ``OverflowError`` or ``OSError``,
+    including a diverged training), 130 after Ctrl-C and 128 + N after signal N (143 for SIGTERM). Each error is
+    one line on stderr, ``fastmlp: error: ...``, ending ``(see: fastmlp COMMAND --help)`` for usage errors.
+    Output files (the model, the predictions) are written to a temporary file and renamed into place when
+    complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the :mod:`logging` logger
+    ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal or with
+    ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
 
 The package
     :mod:`~fastmlp.cli.parsing` builds the parser; :mod:`~fastmlp.cli.train`, :mod:`~fastmlp.cli.predict`,
@@ -148,7 +149,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             log.error("interrupted; no partial output was left")
             return 130
-        except (ValueError, TypeError, OSError, MemoryError, *_CORRUPT_FILE_ERRORS) as exc:
+        except (ValueError, TypeError, OverflowError, OSError, MemoryError, *_CORRUPT_FILE_ERRORS) as exc:
             log.error("%s", _message(exc))
             return EXIT_ERROR
 

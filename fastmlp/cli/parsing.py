@@ -9,9 +9,11 @@ status 2) naming the option. :class:`Parser` reports every usage error as one li
 
 import argparse
 import functools
+import itertools
 import os
 import sys
 
+from .._modelfile import MAX_PARAMS
 from .._validation import (
     DTYPES,
     HIDDEN_ACTIVATIONS,
@@ -90,7 +92,12 @@ _fraction = _number(float, functools.partial(check_fraction, low_open=True), "a 
 
 
 def _layers(text):
-    """``"64,32"`` -> [64, 32]; ``""`` or ``"none"`` -> [] (no hidden layer)."""
+    """``"64,32"`` -> [64, 32]; ``""`` or ``"none"`` -> [] (no hidden layer).
+
+    Widths whose weights alone would not fit in a model file (:data:`~fastmlp._modelfile.MAX_PARAMS`) are refused
+    here, before any data is read or memory allocated; :func:`~fastmlp.cli.train.run_train` checks the whole model
+    once it knows the number of features.
+    """
     if text.strip().lower() in ("", "none"):
         return []
     widths = []
@@ -99,9 +106,15 @@ def _layers(text):
             width = int(part)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 64,64, got {text!r}") from None
-        if width < 1:
-            raise argparse.ArgumentTypeError(f"layer widths must be >= 1, got {width}")
+        if not 1 <= width <= MAX_PARAMS:
+            raise argparse.ArgumentTypeError(f"layer widths must lie in [1, {MAX_PARAMS:,}], got {width}")
         widths.append(width)
+    if widths:  # the fewest parameters these widths give: with 1 feature and 1 output (Python ints: no overflow)
+        n_params = sum(a * b + b for a, b in itertools.pairwise([1, *widths, 1]))
+        if n_params > MAX_PARAMS:
+            raise argparse.ArgumentTypeError(
+                f"widths {text} give at least {n_params:,} parameters; a model file holds at most {MAX_PARAMS:,}"
+            )
     return widths
 
 

@@ -23,6 +23,8 @@ from .data import CsvTable, data_suffix, read_npz_array
 
 __all__ = ["run_predict"]
 
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
+
 
 class _InputSpec:
     """How to turn rows of an input file into the model's inputs: which CSV columns, and any standardisation."""
@@ -44,8 +46,8 @@ class _InputSpec:
             try:
                 self.mean = np.array(meta["input_mean"], dtype=np.float64)
                 self.scale = np.array(meta["input_scale"], dtype=np.float64)
-            except (KeyError, TypeError, ValueError):
-                raise bad("input_mean/input_scale", "must both be lists of numbers") from None
+            except (KeyError, TypeError, ValueError, OverflowError):
+                raise bad("input_mean/input_scale", "must both be lists of float64 numbers") from None
             if self.mean.shape != (n_in,) or self.scale.shape != (n_in,) or not (self.scale > 0).all():
                 raise bad("input_mean/input_scale", f"must be lists of {n_in} numbers, the scales > 0")
         self.classes = meta.get("classes")
@@ -83,8 +85,14 @@ class _InputSpec:
         n_classes = model.sizes[-1] if model.output == "softmax" else 2
         if classes is None:
             return index.astype(np.int64)
-        if not (isinstance(classes, list) and len(classes) == n_classes and all(type(c) is int for c in classes)):
-            raise ValueError(f"{model_path}: metadata 'classes' must be a list of {n_classes} integers for --labels")
+        if not (
+            isinstance(classes, list) and len(classes) == n_classes
+            and all(type(c) is int and INT64_MIN <= c <= INT64_MAX for c in classes)
+        ):  # fmt: skip
+            raise ValueError(
+                f"{model_path}: metadata 'classes' must be a list of {n_classes} integers within the int64 range for "
+                "--labels"
+            )
         return np.asarray(classes, dtype=np.int64)[index]
 
 

@@ -6,6 +6,7 @@ The model file's metadata records what ``predict`` needs to read new data the sa
 column names of ``.csv`` data, the class labels, and the standardisation of ``--standardize``.
 """
 
+import itertools
 import math
 import os
 import sys
@@ -13,6 +14,7 @@ import time
 
 import numpy as np
 
+from .._modelfile import MAX_PARAMS
 from .._validation import check_hidden
 from ..io import save_model
 from ..model import Model
@@ -72,7 +74,14 @@ def run_train(args):
         metadata["input_mean"] = mean.tolist()
         metadata["input_scale"] = scale.tolist()
 
-    model = Model([X.shape[1], *args.layers, n_out], hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
+    sizes = [X.shape[1], *args.layers, n_out]
+    n_params = sum(a * b + b for a, b in itertools.pairwise(sizes))  # Python ints: no overflow
+    if n_params > MAX_PARAMS:  # refused before the Model allocates them
+        raise UsageError(
+            f"--layers {','.join(map(str, args.layers)) or 'none'} with {X.shape[1]} features and {n_out} "
+            f"output{'s' if n_out > 1 else ''} give {n_params:,} parameters; a model file holds at most {MAX_PARAMS:,}"
+        )
+    model = Model(sizes, hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
     optimizer_class = OPTIMIZERS[args.optimizer]
     optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
