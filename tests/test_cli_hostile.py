@@ -14,7 +14,7 @@ import pytest
 
 import fastmlp as fm
 from fastmlp.cli import main
-from fastmlp.io import save_model
+from fastmlp.io import load_with_metadata, save_model
 
 USAGE_HINT = re.compile(r" \(see: fastmlp( \w+)? --help\)$")
 
@@ -45,7 +45,7 @@ def files(tmp_path, monkeypatch):
     rng = np.random.default_rng(0)
     X = rng.normal(size=(40, 3))
     np.save(tmp_path / "X.npy", X)
-    rows = "".join(f"{a!r},{b!r},{c!r},{i % 2}\n" for i, (a, b, c) in enumerate(X))
+    rows = "".join(f"{a!r},{b!r},{c!r},{i % 2}\n" for i, (a, b, c) in enumerate(X.tolist()))
     write_csv(tmp_path / "d.csv", "a,b,c,t\n" + rows)
     save_model(fm.Model([3, 4, 2], output="softmax", seed=0), tmp_path / "m.npz",
                metadata={"feature_names": ["a", "b", "c"], "classes": [0, 1]})  # fmt: skip
@@ -183,3 +183,94 @@ def test_a_standardisation_beyond_float64_in_a_model_file_is_one_error_line(file
     assert run(["predict", "huge_mean.npz", "X.npy", "--out", "p.npy", "--quiet"]) == 1
     line = the_error_line(capsys.readouterr())
     assert "huge_mean.npz: metadata 'input_mean/input_scale' must both be lists of float64 numbers" in line, line
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 4. Class labels round-trip exactly
+
+
+def _two_class_rows(labels, n=60, seed=0):
+    """Rows ``x0,x1,label`` where the label follows the sign of x0: a rule an MLP learns at once."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 2))
+    chosen = [labels[int(x[0] > 0)] for x in X]
+    return X, chosen
+
+
+@pytest.mark.parametrize("labels", [(2**53 + 1, 2**53 + 3), (-(2**63), 2**63 - 1), (9007199254740993, 7)])
+def test_integer_csv_labels_round_trip_exactly(files, capsys, labels):
+    X, chosen = _two_class_rows(labels)
+    rows = "".join(f"{a!r},{b!r},{c}\n" for (a, b), c in zip(X.tolist(), chosen, strict=True))
+    write_csv("big_labels.csv", "x0,x1,label\n" + rows)
+    argv = ["train", "big_labels.csv", "--target", "label", "--out", "o.npz", "--epochs", "30", "--quiet"]
+    assert run(argv) == 0, capsys.readouterr().err
+    model, header = load_with_metadata("o.npz")
+    assert model.output == "sigmoid" and header["metadata"]["classes"] == sorted(labels)
+
+    assert run(["predict", "o.npz", "big_labels.csv", "--out", "labels.csv", "--labels", "--quiet"]) == 0
+    with open("labels.csv") as f:
+        assert f.readline() == "label\n"
+        written = [int(line) for line in f]  # the text itself: no float could hold these
+    assert set(written) <= set(labels) and np.mean(np.array(written, dtype=object) == np.array(chosen)) > 0.9
+    assert run(["predict", "o.npz", "big_labels.csv", "--out", "labels.npy", "--labels", "--quiet"]) == 0
+    assert np.load("labels.npy").tolist() == written
+    assert capsys.readouterr().err == ""
+
+
+def test_int64_npz_labels_round_trip_exactly(files, capsys):
+    labels = np.array([2**62 + 1, 2**62 + 2, 2**62 + 3], dtype=np.int64)  # equal as float64
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(90, 2))
+    y = labels[np.digitize(X[:, 0], [-0.4, 0.4])]
+    np.savez("big.npz", X=X, y=y)
+    assert run(["train", "big.npz", "--out", "o.npz", "--epochs", "40", "--quiet"]) == 0, capsys.readouterr().err
+    model, header = load_with_metadata("o.npz")
+    assert model.output == "softmax" and header["metadata"]["classes"] == labels.tolist()
+    np.save("X2.npy", X)
+    assert run(["predict", "o.npz", "X2.npy", "--out", "labels.npy", "--labels", "--quiet"]) == 0
+    predicted = np.load("labels.npy")
+    assert predicted.dtype == np.int64 and set(predicted.tolist()) <= set(labels.tolist())
+    assert np.mean(predicted == y) > 0.8
+
+
+def test_integer_and_integral_float_labels_still_mix_below_2_53(files, capsys):
+    write_csv("mixed.csv", "x,label\n" + "".join(f"{i / 10},{('3', '4.0', '5e0')[i % 3]}\n" for i in range(30)))
+    assert run(["train", "mixed.csv", "--target", "label", "--out", "o.npz", "--epochs", "1", "--quiet"]) == 0
+    assert load_with_metadata("o.npz")[1]["metadata"]["classes"] == [3, 4, 5]
+
+
+LABELS_THAT_CANNOT_BE_EXACT = [
+    # An integer beyond int64, written as an integer.
+    ("x,label\n1,0\n2,9223372036854775808\n3,0\n", "9223372036854775808", "int64"),
+    # 2**53 + 1 written in floating-point notation reads as 2**53: it cannot be told from its neighbour.
+    ("x,label\n1,0\n2,9007199254740993.0\n3,0\n", "9007199254740992", "2\\*\\*53"),
+    ("x,label\n1,0\n2,1e17\n3,0\n", "1e\\+17", "2\\*\\*53"),
+]
+
+
+@pytest.mark.parametrize("content, label, why", LABELS_THAT_CANNOT_BE_EXACT, ids=["2**63", "2**53+1.0", "1e17"])
+def test_class_labels_that_cannot_be_exact_are_refused_at_train_time(files, capsys, content, label, why):
+    write_csv("bad_labels.csv", content)
+    assert run(["train", "bad_labels.csv", "--target", "label", "--out", "o.npz", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert re.search(f"class label.*{label}", line) and re.search(why, line), line
+    assert re.search("--output identity", line), line  # the way to regress on them instead
+    assert not os.path.exists("o.npz")
+    # As a regression target they are fine.
+    assert run(["train", "bad_labels.csv", "--target", "label", "--output", "identity", "--out", "o.npz",
+                "--epochs", "1", "--quiet"]) == 0  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "y, why",
+    [
+        (np.array([0, 2**64 - 1] * 10, dtype=np.uint64), "int64"),
+        (np.array([0.0, 2.0**60] * 10), "2\\*\\*53"),
+    ],
+    ids=["uint64", "float64"],
+)
+def test_npz_class_labels_that_cannot_be_exact_are_refused(files, capsys, y, why):
+    np.savez("bad.npz", X=np.arange(40.0).reshape(20, 2), y=y)
+    assert run(["train", "bad.npz", "--out", "o.npz", "--quiet"]) == 1
+    line = the_error_line(capsys.readouterr())
+    assert re.search("class label", line) and re.search(why, line), line

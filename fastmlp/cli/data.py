@@ -185,26 +185,48 @@ class CsvTable:
         """The number of data rows (one pass over the file)."""
         return sum(1 for _ in self._rows())
 
-    def chunks(self, columns, rows):
-        """Yield ``(start, array)``: float64 arrays of ``columns`` for ``rows`` data rows at a time."""
+    def _blocks(self, columns, rows):
+        """Yield ``(start, lines, cells)``: the text of ``columns`` for ``rows`` data rows at a time."""
         start = 0
         lines, block = [], []
         for line, fields in self._rows():
             lines.append(line)
             block.append([fields[i] for i in columns])
             if len(block) == rows:
-                yield start, self._convert(block, lines, columns)
+                yield start, lines, block
                 start += len(block)
                 lines, block = [], []
         if block:
+            yield start, lines, block
+
+    def chunks(self, columns, rows):
+        """Yield ``(start, array)``: float64 arrays of ``columns`` for ``rows`` data rows at a time."""
+        for start, lines, block in self._blocks(columns, rows):
             yield start, self._convert(block, lines, columns)
 
-    def read(self, columns):
-        """All rows of ``columns`` as one float64 array."""
-        parts = [chunk for _, chunk in self.chunks(columns, READ_CHUNK_ROWS)]
-        if not parts:
+    def read(self, features, targets):
+        """All rows: the ``features`` columns as float64, the ``targets`` columns exactly where they hold integers.
+
+        Returns
+        -------
+        X : ndarray of float64, shape (n_rows, len(features))
+        Y : ndarray, shape (n_rows, len(targets))
+            int64 when every target cell is an integer (text such as ``-12``, no decimal point or exponent) within
+            int64's range; an object array of Python ints when they are integers beyond it; float64 otherwise.
+            Class labels keep every digit this way, which float64 keeps only within 2**53.
+        """
+        columns = [*features, *targets]
+        n = len(features)
+        numbers, integers = [], []
+        for _, lines, block in self._blocks(columns, READ_CHUNK_ROWS):
+            numbers.append(self._convert(block, lines, columns))  # checks every cell is a number
+            if integers is not None:
+                integers = _integer_cells(block, n, integers)
+        if not numbers:
             raise ValueError(f"{self.path} has a header row but no data rows")
-        return np.concatenate(parts)
+        data = np.concatenate(numbers)
+        Y = data[:, n:] if integers is None else np.concatenate(integers)
+        return data[:, :n], Y
 
     def _convert(self, block, lines, columns):
         try:
@@ -219,6 +241,22 @@ class CsvTable:
                     what = "is empty" if not value.strip() else f"holds {value!r}, not a number"
                     raise ValueError(f"{self.path}, line {line}, column {self.columns[column]!r} {what}") from None
         raise ValueError(f"{self.path}: could not read the numbers of lines {lines[0]}-{lines[-1]}")
+
+
+def _integer_cells(block, first, parts):
+    """Append to ``parts`` the cells of ``block`` from column ``first`` on as integers and return it; or None.
+
+    None when a cell is not integer text; an int64 array when the integers fit it, else an object array of ints.
+    """
+    try:
+        values = [[int(cell) for cell in row[first:]] for row in block]
+    except ValueError:
+        return None
+    try:
+        parts.append(np.array(values, dtype=np.int64))
+    except OverflowError:
+        parts.append(np.array(values, dtype=object))
+    return parts
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -278,8 +316,7 @@ def load_training_data(args):
         feature_idx = [i for i in range(len(table.columns)) if i not in target_idx]
         if not feature_idx:
             raise ValueError(f"--target leaves no feature columns in {args.data}")
-        data = table.read(feature_idx + target_idx)
-        X, Y = data[:, : len(feature_idx)], data[:, len(feature_idx) :]
+        X, Y = table.read(feature_idx, target_idx)
         return X, Y[:, 0] if Y.shape[1] == 1 else Y, [table.columns[i] for i in feature_idx], target_names
     if suffix == ".npy":
         X = as_array(_read_npy(args.data), f"the data in {args.data}")
