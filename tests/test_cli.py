@@ -323,7 +323,7 @@ def test_csv_problems_name_the_line_and_column(tmp_path, monkeypatch, capsys):
         "a,a,t\n1,2,3\n": "the column name 'a' appears twice",
         "": "bad.csv is empty",
         "a,b,t\n": "has a header row but no data rows",
-        "a,b,t\n1,nan,3\n": "the features|X contains NaN",
+        "a,b,t\n1,nan,3\n": "bad.csv, line 2, column 'b' holds 'nan', not a finite number",
     }
     for content, message in cases.items():
         (tmp_path / "bad.csv").write_text(content)

@@ -6,6 +6,7 @@ error is one line on stderr, ``fastmlp: error: ...``, never a traceback. Class l
 
 import os
 import re
+import stat
 import subprocess
 import sys
 
@@ -101,7 +102,8 @@ def test_a_usage_error_in_a_real_process(files):
     )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr == (
-        "fastmlp: error: argument --epochs: expected an integer >= 1, got '0' (see: fastmlp train --help)\n"
+        "fastmlp: error: argument --epochs: expected an integer in [1, 1000000000], got '0' "
+        "(see: fastmlp train --help)\n"
     )
     assert not (files / "o.npz").exists()
 
@@ -274,3 +276,129 @@ def test_npz_class_labels_that_cannot_be_exact_are_refused(files, capsys, y, why
     assert run(["train", "bad.npz", "--out", "o.npz", "--quiet"]) == 1
     line = the_error_line(capsys.readouterr())
     assert re.search("class label", line) and re.search(why, line), line
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# 5. Hostile files and options: one error line each, with the documented exit status
+
+
+@pytest.fixture
+def hostile(files):
+    """``files`` plus files that are wrong in every way the commands must report."""
+    write_csv("empty.csv", "")
+    write_csv("header.csv", "a,b,c,t\n")
+    write_csv("text.csv", "a,b,c,t\n1,2,3,0\n1,x,3,1\n")
+    write_csv("nan.csv", "a,b,c,t\n1,2,3,0\n1,nan,3,1\n")
+    write_csv("nan_target.csv", "a,b,c,t\n1,2,3,NaN\n1,2,3,1\n")
+    write_csv("inf.csv", "a,b,c,t\n1,2,-inf,0\n1,2,3,1\n")
+    write_csv("overflow.csv", "a,b,c,t\n1,2,3,0\n1e999,2,3,1\n")
+    write_csv("huge.csv", "a,b,c,t\n1e308,2,3,0\n-1e308,2,3,1\n1e308,2,3,0\n")
+    np.save("obj.npy", np.array([[1, "a"]], dtype=object))
+    os.mkdir("dir.csv")
+    os.mkdir("dir.npz")
+    os.mkdir("outdir.npy")
+    os.mkfifo("fifo.csv")
+    os.mkfifo("fifo.npz")
+    os.mkfifo("fifo.npy")
+    return files
+
+
+D = ["d.csv", "--target", "t"]
+
+HOSTILE = [
+    # bad data and files: exit status 1
+    (["train", "empty.csv", "--target", "t", "--out", "o.npz"], 1, r"empty\.csv is empty; a header row"),
+    (["predict", "m.npz", "empty.csv", "--out", "p.csv"], 1, r"empty\.csv is empty; a header row"),
+    (["train", "header.csv", "--target", "t", "--out", "o.npz"], 1, r"header\.csv has a header row but no data rows"),
+    (["predict", "m.npz", "header.csv", "--out", "p.csv"], 1, r"header\.csv has no data rows"),
+    (["predict", "m.npz", "text.csv", "--out", "p.csv"], 1, r"text\.csv, line 3, column 'b' holds 'x', not a number"),
+    (["train", "nan.csv", "--target", "t", "--out", "o.npz"], 1, r"nan\.csv, line 3, column 'b' holds 'nan', not a"),
+    (["train", "nan_target.csv", "--target", "t", "--out", "o.npz"], 1, r"line 2, column 't' holds 'NaN', not a fin"),
+    (["predict", "m.npz", "nan.csv", "--out", "p.npy"], 1, r"nan\.csv, line 3, column 'b' holds 'nan', not a finite"),
+    (["predict", "m.npz", "inf.csv", "--out", "p.csv"], 1, r"inf\.csv, line 2, column 'c' holds '-inf', not a finite"),
+    (["train", "overflow.csv", "--target", "t", "--out", "o.npz"], 1, r"line 3, column 'a' holds '1e999', not a fi"),
+    (["train", "huge.csv", "--target", "t", "--standardize", "--out", "o.npz"], 1, r"--standardize: column 'a' of"),
+    (["train", "d.csv", "--target", "t,t", "--out", "o.npz"], 1, r"--target names a column twice: t,t"),
+    (["train", "dir.csv", "--target", "t", "--out", "o.npz"], 1, r"Is a directory: 'dir\.csv'"),
+    (["predict", "m.npz", "dir.csv", "--out", "p.csv"], 1, r"Is a directory: 'dir\.csv'"),
+    (["predict", "dir.npz", "X.npy", "--out", "p.csv"], 1, r"cannot load model file 'dir\.npz': it is a directory"),
+    (["info", "dir.npz"], 1, r"cannot load model file 'dir\.npz': it is a directory"),
+    (["train", "obj.npy", "--target", "-1", "--out", "o.npz"], 1, r"obj\.npy: Object arrays cannot be loaded"),
+    (["train", "X.npy", "--target-file", "obj.npy", "--out", "o.npz"], 1, r"obj\.npy: Object arrays cannot be loaded"),
+    (["predict", "m.npz", "obj.npy", "--out", "p.npy"], 1, r"obj\.npy: Array can't be memory-mapped"),
+    (["train", *D, "--out", "fifo.npz"], 1, r"--out 'fifo\.npz' exists and is not a regular file"),
+    (["predict", "m.npz", "X.npy", "--out", "fifo.npy"], 1, r"--out 'fifo\.npy' exists and is not a regular file"),
+    (["train", *D, "--out", "dir.npz"], 1, r"--out 'dir\.npz' is a directory"),
+    (["predict", "m.npz", "X.npy", "--out", "outdir.npy"], 1, r"--out 'outdir\.npy' is a directory"),
+    (["predict", "m.npz", "X.npy", "--out", "nodir/p.npy"], 1, r"--out: the directory '.*nodir' does not exist"),
+    # usage errors: exit status 2
+    (["train", *D, "--out", ""], 2, r"--out must name a file"),
+    (["predict", "m.npz", "X.npy", "--out", "p.npy", "--chunk-size", "0"], 2, r"argument --chunk-size: expected"),
+    (["train", *D, "--out", "o.npz", "--epochs", str(10**30)], 2, r"argument --epochs: expected an integer in \[1, "),
+    (["train", *D, "--out", "o.npz", "--lr", "-1"], 2, r"argument --lr: expected a finite number > 0, got '-1'"),
+    (["train", *D, "--out", "o.npz", "--lr", "nan"], 2, r"argument --lr: expected a finite number > 0, got 'nan'"),
+    (["train", *D, "--out", "o.npz", "--lr", "inf"], 2, r"argument --lr: expected a finite number > 0, got 'inf'"),
+    (["demo", "--samples", str(10**20)], 2, r"argument --samples: expected an integer in \[4, "),
+    (["demo", "--epochs", str(10**30)], 2, r"argument --epochs: expected an integer in \[1, "),
+]
+
+
+@pytest.mark.parametrize("argv, code, match", HOSTILE, ids=[" ".join(a) for a, _, _ in HOSTILE])
+def test_hostile_invocations_give_one_error_line(hostile, capsys, argv, code, match):
+    before = sorted(os.listdir())
+    quiet = ["--quiet"] if argv[0] in ("train", "predict") else []
+    assert run([*argv, *quiet]) == code
+    line = the_error_line(capsys.readouterr())
+    assert re.search(match, line), line
+    assert sorted(os.listdir()) == before  # no output, no temporary file
+    for name in ("fifo.csv", "fifo.npz", "fifo.npy"):
+        assert stat.S_ISFIFO(os.stat(name).st_mode)  # not replaced by a regular file
+
+
+FIFO_INPUTS = [
+    ["train", "fifo.csv", "--target", "t", "--out", "o.npz"],
+    ["train", "X.npy", "--target-file", "fifo.npy", "--out", "o.npz"],
+    ["predict", "m.npz", "fifo.csv", "--out", "p.csv"],
+    ["predict", "fifo.npz", "X.npy", "--out", "p.csv"],
+    ["info", "fifo.npz"],
+]
+
+
+@pytest.mark.parametrize("argv", FIFO_INPUTS, ids=[" ".join(a) for a in FIFO_INPUTS])
+def test_a_fifo_as_input_is_refused_rather_than_waited_on(hostile, argv):
+    # A separate process with a timeout: reading a FIFO nobody writes to would block for ever.
+    result = subprocess.run([sys.executable, "-m", "fastmlp", *argv], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 1, result.stderr
+    path = next(a for a in argv if a.startswith("fifo"))
+    assert result.stderr == f"fastmlp: error: {path!r} is not a regular file (a FIFO, socket or device)\n"
+
+
+def test_unicode_column_names_round_trip(files, capsys):
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    rows = "".join(f"{a!r},{b!r},{int(a > 0)}\n" for a, b in X.tolist())
+    with open("ünï.csv", "w", encoding="utf-8-sig", newline="") as f:  # with a byte-order mark, as Excel writes
+        f.write("größe,名前,ラベル\n" + rows)
+    assert run(["train", "ünï.csv", "--target", "ラベル", "--out", "ü.npz", "--epochs", "2", "--quiet"]) == 0
+    assert load_with_metadata("ü.npz")[1]["metadata"]["feature_names"] == ["größe", "名前"]
+    assert run(["predict", "ü.npz", "ünï.csv", "--out", "ü.csv", "--labels", "--quiet"]) == 0
+    with open("ü.csv", encoding="utf-8") as f:
+        assert f.readline() == "ラベル\n"
+    assert run(["info", "ü.npz"]) == 0
+    assert '"名前"' in capsys.readouterr().out
+
+
+def test_unreadable_files_and_unwritable_directories(files, capsys):
+    os.chmod("d.csv", 0)
+    try:
+        open("d.csv").close()
+    except PermissionError:
+        pass
+    else:
+        pytest.skip("this user reads any file (root with CAP_DAC_OVERRIDE, say)")
+    assert run(["train", "d.csv", "--target", "t", "--out", "o.npz", "--quiet"]) == 1
+    assert "Permission denied: 'd.csv'" in the_error_line(capsys.readouterr())
+    os.chmod("d.csv", 0o644)
+    os.mkdir("ro")
+    os.chmod("ro", 0o555)
+    assert run(["train", "d.csv", "--target", "t", "--out", "ro/o.npz", "--epochs", "1", "--quiet"]) == 1
+    assert re.search(r"--out: cannot create files in the directory '.*ro'", the_error_line(capsys.readouterr()))

@@ -6,6 +6,7 @@ Notes
 files with NumPy, never unpickling. :func:`load_training_data` applies ``train``'s data options.
 """
 
+import contextlib
 import csv
 import os
 
@@ -21,6 +22,7 @@ __all__ = [
     "CsvTable",
     "data_suffix",
     "load_training_data",
+    "read_npy",
     "read_npz_array",
 ]
 
@@ -58,18 +60,43 @@ def read_npz_array(path, key):
     Raises
     ------
     ValueError
-        If the archive holds no array ``key``; the message lists the arrays it holds.
+        If the archive holds no array ``key`` (the message lists the arrays it holds), or NumPy refuses the file or
+        the array (an object array, say); the message names ``path``.
     """
     # Our own file handle: np.load leaves its own open when a damaged archive makes it fail.
-    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as archive:
-        if key not in archive.files:
-            raise ValueError(f"{path} has no array named {key!r} (it holds {', '.join(archive.files) or 'nothing'})")
-        return archive[key]
-
-
-def _read_npy(path):
     with open(path, "rb") as handle:
-        return np.load(handle, allow_pickle=False)
+        with _naming(path):
+            archive = np.load(handle, allow_pickle=False)
+        with archive:
+            if key not in archive.files:
+                held = ", ".join(archive.files) or "nothing"
+                raise ValueError(f"{path} has no array named {key!r} (it holds {held})")
+            with _naming(path):
+                return archive[key]
+
+
+def read_npy(path, mmap_mode=None):
+    """Return the array of the ``.npy`` file ``path`` (memory-mapped with ``mmap_mode="r"``), refusing pickles.
+
+    Raises
+    ------
+    ValueError
+        If NumPy refuses the file (an object array, or one that cannot be memory-mapped); the message names ``path``.
+    """
+    with _naming(path):
+        if mmap_mode is not None:
+            return np.load(path, mmap_mode=mmap_mode, allow_pickle=False)
+        with open(path, "rb") as handle:
+            return np.load(handle, allow_pickle=False)
+
+
+@contextlib.contextmanager
+def _naming(path):
+    """Prefix ``path`` to NumPy's ``ValueError`` messages, which do not say which file they are about."""
+    try:
+        yield
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
 
 
 class _BoundedLines:
@@ -230,9 +257,18 @@ class CsvTable:
 
     def _convert(self, block, lines, columns):
         try:
-            return np.array(block, dtype=np.float64).reshape(len(block), len(columns))
+            array = np.array(block, dtype=np.float64).reshape(len(block), len(columns))
         except ValueError:
             pass
+        else:
+            finite = np.isfinite(array)
+            if finite.all():
+                return array
+            row, k = np.argwhere(~finite)[0]  # nan, inf, or a number beyond float64 such as 1e999
+            raise ValueError(
+                f"{self.path}, line {lines[row]}, column {self.columns[columns[k]]!r} holds {block[row][k]!r}, not a "
+                "finite number"
+            )
         for line, values in zip(lines, block, strict=True):  # find the first bad cell for the message
             for column, value in zip(columns, values, strict=True):
                 try:
@@ -313,17 +349,19 @@ def load_training_data(args):
         table = CsvTable(args.data)
         target_names = [name.strip() for name in args.target.split(",")]
         target_idx = table.indices(target_names, "--target")
+        if len(set(target_idx)) != len(target_idx):
+            raise ValueError(f"--target names a column twice: {args.target}")
         feature_idx = [i for i in range(len(table.columns)) if i not in target_idx]
         if not feature_idx:
             raise ValueError(f"--target leaves no feature columns in {args.data}")
         X, Y = table.read(feature_idx, target_idx)
         return X, Y[:, 0] if Y.shape[1] == 1 else Y, [table.columns[i] for i in feature_idx], target_names
     if suffix == ".npy":
-        X = as_array(_read_npy(args.data), f"the data in {args.data}")
+        X = as_array(read_npy(args.data), f"the data in {args.data}")
         if args.target_file and args.target:
             raise UsageError("give either --target (column numbers) or --target-file, not both")
         if args.target_file:
-            Y = _read_npy(args.target_file)
+            Y = read_npy(args.target_file)
         elif args.target:
             X, Y = _split_columns(X, _target_numbers(args.target), args.data)
         else:

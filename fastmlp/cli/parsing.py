@@ -34,6 +34,11 @@ __all__ = ["Parser", "build_parser", "usage_hint"]
 
 _HIDDEN_NAMES = ", ".join(HIDDEN_ACTIVATIONS)
 
+MAX_EPOCHS = 10**9
+"""The most ``--epochs`` the commands accept: more would never finish (and the model is saved only at the end)."""
+MAX_DEMO_SAMPLES = 10**7
+"""The most ``demo --samples``: the demo is a seconds-long check of the installation, not a benchmark."""
+
 
 def usage_hint(prog):
     """The end of every usage error line: where to read the usage of ``prog`` (``"fastmlp"``, ``"fastmlp train"``)."""
@@ -85,6 +90,16 @@ def _number(convert, check, expected):
 
 def _int_at_least(minimum):
     return _number(int, functools.partial(check_int, minimum=minimum), f"an integer >= {minimum}")
+
+
+def _int_in(minimum, maximum):
+    def check(value, name):
+        value = check_int(value, name, minimum)
+        if value > maximum:
+            raise ValueError(f"{name} must be at most {maximum}")
+        return value
+
+    return _number(int, check, f"an integer in [{minimum}, {maximum}]")
 
 
 _positive_float = _number(float, check_positive_float, "a finite number > 0")
@@ -166,7 +181,7 @@ def build_parser():
     add("--output", choices=["auto", *OUTPUT_ACTIVATIONS], default="auto",
         help="output activation and loss (default: auto, chosen from the targets)")  # fmt: skip
     add("--dtype", choices=list(DTYPES), default="float32", help="(default: float32)")
-    add("--epochs", type=_int_at_least(1), default=10, metavar="N", help="(default: 10)")
+    add("--epochs", type=_int_in(1, MAX_EPOCHS), default=10, metavar="N", help="(default: 10)")
     add("--batch-size", type=_int_at_least(1), default=32, metavar="N", help="(default: 32)")
     add("--optimizer", choices=list(OPTIMIZERS), default="adam", help="(default: adam)")
     default_lr = {name: optimizer().lr for name, optimizer in OPTIMIZERS.items()}
@@ -198,12 +213,14 @@ def build_parser():
     info.set_defaults(handler=run_info, quiet=False)
 
     demo = commands.add_parser("demo", help="train on a generated two-spirals problem and report accuracy and time")
-    demo.add_argument("--epochs", type=_int_at_least(1), default=40, help="training epochs (default: 40)")
-    demo.add_argument("--samples", type=_int_at_least(4), default=2000, help="training points (default: 2000)")
+    demo.add_argument("--epochs", type=_int_in(1, MAX_EPOCHS), default=40, help="training epochs (default: 40)")
+    demo.add_argument(
+        "--samples", type=_int_in(4, MAX_DEMO_SAMPLES), default=2000, help="training points (default: 2000)"
+    )
     demo.add_argument(
         "--seed", type=_int_at_least(0), default=0, help="seed for data, weights and shuffling (default: 0)"
     )
-    demo.add_argument("--quiet", action="store_true", help="print only the summary line")
+    demo.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
     demo.set_defaults(handler=run_demo)
     parser.command_parsers = commands.choices
     return parser

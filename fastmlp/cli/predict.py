@@ -18,8 +18,8 @@ from .._atomic import atomic_path
 from .._validation import as_array, class_labels
 from ..io import load_with_metadata
 from ..model import DEFAULT_CHUNK_ROWS
-from .common import EXIT_OK, log, say, show_progress
-from .data import CsvTable, data_suffix, read_npz_array
+from .common import EXIT_OK, check_input_file, check_output_path, log, say, show_progress
+from .data import CsvTable, data_suffix, read_npy, read_npz_array
 
 __all__ = ["run_predict"]
 
@@ -111,7 +111,7 @@ def _prediction_input(args, model, spec):
         n_rows = table.count_rows() if args.out.lower().endswith(".npy") else None
         return n_rows, table.chunks(columns, args.chunk_size)
     if suffix == ".npy":
-        X = np.load(args.input, mmap_mode="r", allow_pickle=False)
+        X = read_npy(args.input, mmap_mode="r")
     else:
         X = read_npz_array(args.input, args.x_key)
     X = as_array(X, f"the input {args.input}")
@@ -156,6 +156,9 @@ class _CsvWriter:
 def run_predict(args):
     """Run ``fastmlp predict``; return the exit status."""
     data_suffix(args.input, "INPUT")
+    check_output_path(args.out)
+    check_input_file(args.model)
+    check_input_file(args.input)
     model, header = load_with_metadata(args.model)
     spec = _InputSpec(model, header, args.model)
     n_rows, chunks = _prediction_input(args, model, spec)
