@@ -373,6 +373,11 @@ def test_a_fifo_as_input_is_refused_rather_than_waited_on(hostile, argv):
     assert result.stderr == f"fastmlp: error: {path!r} is not a regular file (a FIFO, socket or device)\n"
 
 
+def test_demo_takes_q_like_the_other_commands(capsys):
+    assert run(["demo", "-q", "--epochs", "1", "--samples", "40"]) == 0
+    assert capsys.readouterr().out.startswith("summary: ")
+
+
 def test_unicode_column_names_round_trip(files, capsys):
     X = np.random.default_rng(0).normal(size=(30, 2))
     rows = "".join(f"{a!r},{b!r},{int(a > 0)}\n" for a, b in X.tolist())

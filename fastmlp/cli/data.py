@@ -184,9 +184,7 @@ class CsvTable:
                     where = f"{self.path}, line {reader.line_num}"
                     if "field limit" in str(exc):
                         limit = csv.field_size_limit()
-                        raise ValueError(
-                            f"{where}: a field of more than {limit:,} characters; each cell must hold one number"
-                        ) from None
+                        raise ValueError(f"{where}: a field of more than {limit:,} characters") from None
                     raise ValueError(f"{where}: not readable as CSV ({exc})") from None
                 except UnicodeDecodeError as exc:
                     raise ValueError(
