@@ -188,7 +188,8 @@ class CsvTable:
                     raise ValueError(f"{where}: not readable as CSV ({exc})") from None
                 except UnicodeDecodeError as exc:
                     raise ValueError(
-                        f"{self.path} is not UTF-8 text ({exc.reason} after line {lines.line}); save it as UTF-8"
+                        f"{self.path} is not UTF-8 text ({exc.reason} in line {lines.line + 1} or after); save it "
+                        "as UTF-8"
                     ) from None
                 lines.row_chars = 0
                 yield reader.line_num, fields

@@ -122,7 +122,7 @@ def _layers(text):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 64,64, got {text!r}") from None
         if not 1 <= width <= MAX_PARAMS:
-            raise argparse.ArgumentTypeError(f"layer widths must lie in [1, {MAX_PARAMS:,}], got {width}")
+            raise argparse.ArgumentTypeError(f"layer widths must be between 1 and {MAX_PARAMS:,}, got {width}")
         widths.append(width)
     if widths:  # the fewest parameters these widths give: with 1 feature and 1 output (Python ints: no overflow)
         n_params = sum(a * b + b for a, b in itertools.pairwise([1, *widths, 1]))
