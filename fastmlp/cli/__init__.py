@@ -23,12 +23,13 @@ Output activation (``train --output``, default ``auto``)
 
 Unattended use
     Exit status 0 on success, 2 on usage errors (bad options, unknown file types), 1 on bad data or files (a
-    :class:`~fastmlp.io.ModelFileError`, ``ValueError``, ``TypeError`` or ``OSError``, including a diverged
-    training), 130 after Ctrl-C and 128 + N after signal N (143 for SIGTERM). Each error is one line on stderr,
-    ``fastmlp: error: ...``. Output files (the model, the predictions) are written to a temporary file and renamed
-    into place when complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the
-    :mod:`logging` logger ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal
-    or with ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
+    :class:`~fastmlp.io.ModelFileError`, ``ValueError``, ``TypeError``, ``OverflowError`` or ``OSError``,
+    including a diverged training), 130 after Ctrl-C and 128 + N after signal N (143 for SIGTERM). Each error is
+    one line on stderr, ``fastmlp: error: ...``, ending ``(see: fastmlp COMMAND --help)`` for usage errors.
+    Output files (the model, the predictions) are written to a temporary file and renamed into place when
+    complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the :mod:`logging` logger
+    ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal or with
+    ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
 
 The package
     :mod:`~fastmlp.cli.parsing` builds the parser; :mod:`~fastmlp.cli.train`, :mod:`~fastmlp.cli.predict`,
@@ -47,7 +48,7 @@ import zipfile
 import zlib
 
 from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, log
-from .parsing import build_parser
+from .parsing import build_parser, usage_hint
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "Terminated", "UsageError", "build_parser", "main"]
 
@@ -118,19 +119,25 @@ def main(argv=None):
     Returns
     -------
     int
-        0 on success, 1 on bad data or files, 2 on usage errors (argparse's own usage errors raise
-        ``SystemExit(2)``), 130 after Ctrl-C, 128 + N after signal N.
+        0 on success (``--help`` included), 1 on bad data or files, 2 on usage errors, 130 after Ctrl-C,
+        128 + N after signal N.
     """
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help (0), or a usage error already reported on one line (2)
+        return exc.code
     if args.command is None:
         parser.print_help()
+        sys.stderr.write(
+            f"fastmlp: error: a command is required: train, predict, info or demo {usage_hint(parser.prog)}\n"
+        )
         return EXIT_USAGE
     with _logging_to_stderr(args.quiet), _signals_raise():
         try:
             return args.handler(args)
         except UsageError as exc:
-            log.error("%s (see: fastmlp %s --help)", exc, args.command)
+            log.error("%s %s", exc, usage_hint(f"{parser.prog} {args.command}"))
             return EXIT_USAGE
         except Terminated as exc:
             log.error("stopped by %s; no partial output was left", signal.Signals(exc.signum).name)
@@ -142,7 +149,7 @@ def main(argv=None):
         except KeyboardInterrupt:
             log.error("interrupted; no partial output was left")
             return 130
-        except (ValueError, TypeError, OSError, MemoryError, *_CORRUPT_FILE_ERRORS) as exc:
+        except (ValueError, TypeError, OverflowError, OSError, MemoryError, *_CORRUPT_FILE_ERRORS) as exc:
             log.error("%s", _message(exc))
             return EXIT_ERROR
 

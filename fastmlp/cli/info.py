@@ -9,7 +9,7 @@ The file is read with :func:`fastmlp.io.load_with_metadata`, so a damaged or for
 import json
 
 from ..io import load_with_metadata
-from .common import EXIT_OK
+from .common import EXIT_OK, check_input_file
 
 __all__ = ["run_info"]
 
@@ -19,6 +19,7 @@ METADATA_WIDTH = 200
 
 def run_info(args):
     """Run ``fastmlp info``; return the exit status."""
+    check_input_file(args.model)
     _, header = load_with_metadata(args.model)
     if args.json:
         print(json.dumps(header, indent=2, ensure_ascii=False))

@@ -3,13 +3,17 @@
 Notes
 -----
 An argument type raises :class:`argparse.ArgumentTypeError`, which argparse reports as a usage error (exit
-status 2) naming the option.
+status 2) naming the option. :class:`Parser` reports every usage error as one line on stderr,
+``fastmlp: error: ... (see: fastmlp COMMAND --help)``, the form of the commands' own usage errors.
 """
 
 import argparse
 import functools
+import itertools
 import os
+import sys
 
+from .._modelfile import MAX_PARAMS
 from .._validation import (
     DTYPES,
     HIDDEN_ACTIVATIONS,
@@ -26,9 +30,45 @@ from .info import run_info
 from .predict import run_predict
 from .train import run_train
 
-__all__ = ["build_parser"]
+__all__ = ["Parser", "build_parser", "usage_hint"]
 
 _HIDDEN_NAMES = ", ".join(HIDDEN_ACTIVATIONS)
+
+MAX_EPOCHS = 10**9
+"""The most ``--epochs`` the commands accept: more would never finish (and the model is saved only at the end)."""
+MAX_DEMO_SAMPLES = 10**7
+"""The most ``demo --samples``: the demo is a seconds-long check of the installation, not a benchmark."""
+
+
+def usage_hint(prog):
+    """The end of every usage error line: where to read the usage of ``prog`` (``"fastmlp"``, ``"fastmlp train"``)."""
+    return f"(see: {prog} --help)"
+
+
+class Parser(argparse.ArgumentParser):
+    """An :class:`argparse.ArgumentParser` whose usage errors are one ``fastmlp: error:`` line and exit status 2.
+
+    argparse prints a usage block and ``PROG: error: ...``; the command line promises one line on stderr, which a
+    script can log or match, with a pointer to ``--help`` instead of the block. The sub-command parsers are of this
+    class too (``add_subparsers`` uses the parent's class).
+    """
+
+    command_parsers = {}
+    """The sub-command parsers by name (set by :func:`build_parser`), to which unrecognised arguments are reported."""
+
+    def parse_args(self, args=None, namespace=None):
+        """Parse like argparse, but report unrecognised arguments with the usage hint of the command they follow."""
+        namespace, extras = self.parse_known_args(args, namespace)
+        if extras:
+            parser = self.command_parsers.get(getattr(namespace, "command", None), self)
+            parser.error(f"unrecognized arguments: {' '.join(extras)}")
+        return namespace
+
+    def error(self, message):
+        """Print ``fastmlp: error: MESSAGE (see: PROG --help)`` to stderr and exit with status 2."""
+        message = " ".join(message.split())
+        sys.stderr.write(f"fastmlp: error: {message} {usage_hint(self.prog)}\n")
+        sys.exit(2)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -52,12 +92,27 @@ def _int_at_least(minimum):
     return _number(int, functools.partial(check_int, minimum=minimum), f"an integer >= {minimum}")
 
 
+def _int_in(minimum, maximum):
+    def check(value, name):
+        value = check_int(value, name, minimum)
+        if value > maximum:
+            raise ValueError(f"{name} must be at most {maximum}")
+        return value
+
+    return _number(int, check, f"an integer in [{minimum}, {maximum}]")
+
+
 _positive_float = _number(float, check_positive_float, "a finite number > 0")
 _fraction = _number(float, functools.partial(check_fraction, low_open=True), "a number in (0, 1)")
 
 
 def _layers(text):
-    """``"64,32"`` -> [64, 32]; ``""`` or ``"none"`` -> [] (no hidden layer)."""
+    """``"64,32"`` -> [64, 32]; ``""`` or ``"none"`` -> [] (no hidden layer).
+
+    Widths whose weights alone would not fit in a model file (:data:`~fastmlp._modelfile.MAX_PARAMS`) are refused
+    here, before any data is read or memory allocated; :func:`~fastmlp.cli.train.run_train` checks the whole model
+    once it knows the number of features.
+    """
     if text.strip().lower() in ("", "none"):
         return []
     widths = []
@@ -66,9 +121,15 @@ def _layers(text):
             width = int(part)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected comma-separated widths such as 64,64, got {text!r}") from None
-        if width < 1:
-            raise argparse.ArgumentTypeError(f"layer widths must be >= 1, got {width}")
+        if not 1 <= width <= MAX_PARAMS:
+            raise argparse.ArgumentTypeError(f"layer widths must be between 1 and {MAX_PARAMS:,}, got {width}")
         widths.append(width)
+    if widths:  # the fewest parameters these widths give: with 1 feature and 1 output (Python ints: no overflow)
+        n_params = sum(a * b + b for a, b in itertools.pairwise([1, *widths, 1]))
+        if n_params > MAX_PARAMS:
+            raise argparse.ArgumentTypeError(
+                f"widths {text} give at least {n_params:,} parameters; a model file holds at most {MAX_PARAMS:,}"
+            )
     return widths
 
 
@@ -97,7 +158,7 @@ def _add_output_options(parser):
 
 def build_parser():
     """Return the argument parser of the ``fastmlp`` command."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="fastmlp",
         description="A small, fast multi-layer perceptron.",
         epilog="Exit status: 0 success, 1 bad data or files, 2 usage error, 128+N after signal N.",
@@ -120,7 +181,7 @@ def build_parser():
     add("--output", choices=["auto", *OUTPUT_ACTIVATIONS], default="auto",
         help="output activation and loss (default: auto, chosen from the targets)")  # fmt: skip
     add("--dtype", choices=list(DTYPES), default="float32", help="(default: float32)")
-    add("--epochs", type=_int_at_least(1), default=10, metavar="N", help="(default: 10)")
+    add("--epochs", type=_int_in(1, MAX_EPOCHS), default=10, metavar="N", help="(default: 10)")
     add("--batch-size", type=_int_at_least(1), default=32, metavar="N", help="(default: 32)")
     add("--optimizer", choices=list(OPTIMIZERS), default="adam", help="(default: adam)")
     default_lr = {name: optimizer().lr for name, optimizer in OPTIMIZERS.items()}
@@ -152,11 +213,14 @@ def build_parser():
     info.set_defaults(handler=run_info, quiet=False)
 
     demo = commands.add_parser("demo", help="train on a generated two-spirals problem and report accuracy and time")
-    demo.add_argument("--epochs", type=_int_at_least(1), default=40, help="training epochs (default: 40)")
-    demo.add_argument("--samples", type=_int_at_least(4), default=2000, help="training points (default: 2000)")
+    demo.add_argument("--epochs", type=_int_in(1, MAX_EPOCHS), default=40, help="training epochs (default: 40)")
+    demo.add_argument(
+        "--samples", type=_int_in(4, MAX_DEMO_SAMPLES), default=2000, help="training points (default: 2000)"
+    )
     demo.add_argument(
         "--seed", type=_int_at_least(0), default=0, help="seed for data, weights and shuffling (default: 0)"
     )
-    demo.add_argument("--quiet", action="store_true", help="print only the summary line")
+    demo.add_argument("-q", "--quiet", action="store_true", help="print only the summary line")
     demo.set_defaults(handler=run_demo)
+    parser.command_parsers = commands.choices
     return parser

@@ -18,10 +18,12 @@ from .._atomic import atomic_path
 from .._validation import as_array, class_labels
 from ..io import load_with_metadata
 from ..model import DEFAULT_CHUNK_ROWS
-from .common import EXIT_OK, log, say, show_progress
-from .data import CsvTable, data_suffix, read_npz_array
+from .common import EXIT_OK, check_input_file, check_output_path, log, say, show_progress
+from .data import CsvTable, data_suffix, read_npy, read_npz_array
 
 __all__ = ["run_predict"]
+
+INT64_MIN, INT64_MAX = int(np.iinfo(np.int64).min), int(np.iinfo(np.int64).max)
 
 
 class _InputSpec:
@@ -44,8 +46,8 @@ class _InputSpec:
             try:
                 self.mean = np.array(meta["input_mean"], dtype=np.float64)
                 self.scale = np.array(meta["input_scale"], dtype=np.float64)
-            except (KeyError, TypeError, ValueError):
-                raise bad("input_mean/input_scale", "must both be lists of numbers") from None
+            except (KeyError, TypeError, ValueError, OverflowError):
+                raise bad("input_mean/input_scale", "must both be lists of float64 numbers") from None
             if self.mean.shape != (n_in,) or self.scale.shape != (n_in,) or not (self.scale > 0).all():
                 raise bad("input_mean/input_scale", f"must be lists of {n_in} numbers, the scales > 0")
         self.classes = meta.get("classes")
@@ -83,8 +85,14 @@ class _InputSpec:
         n_classes = model.sizes[-1] if model.output == "softmax" else 2
         if classes is None:
             return index.astype(np.int64)
-        if not (isinstance(classes, list) and len(classes) == n_classes and all(type(c) is int for c in classes)):
-            raise ValueError(f"{model_path}: metadata 'classes' must be a list of {n_classes} integers for --labels")
+        if not (
+            isinstance(classes, list) and len(classes) == n_classes
+            and all(type(c) is int and INT64_MIN <= c <= INT64_MAX for c in classes)
+        ):  # fmt: skip
+            raise ValueError(
+                f"{model_path}: metadata 'classes' must be a list of {n_classes} integers within the int64 range for "
+                "--labels"
+            )
         return np.asarray(classes, dtype=np.int64)[index]
 
 
@@ -103,7 +111,7 @@ def _prediction_input(args, model, spec):
         n_rows = table.count_rows() if args.out.lower().endswith(".npy") else None
         return n_rows, table.chunks(columns, args.chunk_size)
     if suffix == ".npy":
-        X = np.load(args.input, mmap_mode="r", allow_pickle=False)
+        X = read_npy(args.input, mmap_mode="r")
     else:
         X = read_npz_array(args.input, args.x_key)
     X = as_array(X, f"the input {args.input}")
@@ -148,6 +156,9 @@ class _CsvWriter:
 def run_predict(args):
     """Run ``fastmlp predict``; return the exit status."""
     data_suffix(args.input, "INPUT")
+    check_output_path(args.out)
+    check_input_file(args.model)
+    check_input_file(args.input)
     model, header = load_with_metadata(args.model)
     spec = _InputSpec(model, header, args.model)
     n_rows, chunks = _prediction_input(args, model, spec)

@@ -6,18 +6,19 @@ The model file's metadata records what ``predict`` needs to read new data the sa
 column names of ``.csv`` data, the class labels, and the standardisation of ``--standardize``.
 """
 
+import itertools
 import math
-import os
 import sys
 import time
 
 import numpy as np
 
+from .._modelfile import MAX_PARAMS
 from .._validation import check_hidden
 from ..io import save_model
 from ..model import Model
 from ..optimizers import OPTIMIZERS
-from .common import EXIT_OK, UsageError, log, say, show_progress
+from .common import EXIT_OK, UsageError, check_input_file, check_output_path, log, say, show_progress
 from .data import data_suffix, load_training_data
 from .targets import prepare_targets
 
@@ -45,9 +46,10 @@ def run_train(args):
         raise UsageError(
             f"--hidden gives {len(args.hidden)} activations for {len(args.layers)} hidden layers"
         ) from None
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    if not os.path.isdir(out_dir):
-        raise ValueError(f"--out: the directory {out_dir!r} does not exist")
+    check_output_path(args.out)  # now, not after the training
+    check_input_file(args.data)
+    if args.target_file:
+        check_input_file(args.target_file)
     X, Y, feature_names, target_names = load_training_data(args)
     if X.ndim != 2 or X.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"the features from {args.data} must be a non-empty 2-D array; got shape {X.shape}")
@@ -65,14 +67,30 @@ def run_train(args):
         metadata["classes"] = classes
     if args.standardize:
         X = np.asarray(X, dtype=np.float64)
-        mean = X.mean(axis=0)
-        scale = X.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
+            mean = X.mean(axis=0)
+            scale = X.std(axis=0)
+        overflow = np.flatnonzero(~(np.isfinite(mean) & np.isfinite(scale)))
+        if overflow.size:
+            k = int(overflow[0])
+            column = repr(feature_names[k]) if feature_names is not None else k
+            raise ValueError(
+                f"--standardize: column {column} of {args.data} holds values too large to standardise (their mean "
+                "or standard deviation overflows float64)"
+            )
         scale[~(scale > 0)] = 1.0
         X = (X - mean) / scale
         metadata["input_mean"] = mean.tolist()
         metadata["input_scale"] = scale.tolist()
 
-    model = Model([X.shape[1], *args.layers, n_out], hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
+    sizes = [X.shape[1], *args.layers, n_out]
+    n_params = sum(a * b + b for a, b in itertools.pairwise(sizes))  # Python ints: no overflow
+    if n_params > MAX_PARAMS:  # refused before the Model allocates them
+        raise UsageError(
+            f"--layers {','.join(map(str, args.layers)) or 'none'} with {X.shape[1]} features and {n_out} "
+            f"output{'s' if n_out > 1 else ''} give {n_params:,} parameters; a model file holds at most {MAX_PARAMS:,}"
+        )
+    model = Model(sizes, hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
     optimizer_class = OPTIMIZERS[args.optimizer]
     optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
