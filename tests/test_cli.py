@@ -111,9 +111,11 @@ def test_csv_train_info_predict(tmp_path, capsys):
     assert error_lines(captured.err) == []
 
     model, header = load_with_metadata(model_path)
-    meta = header["metadata"]
-    assert meta["classes"] == [3, 4, 5] and meta["feature_names"] == columns[:4] and meta["target_names"] == ["kind"]
-    assert len(meta["input_mean"]) == 4 and meta["input_mean"][1] == pytest.approx(50, abs=2)
+    meta, arrays = header["metadata"], header.arrays
+    assert arrays["classes"].tolist() == [3, 4, 5] and arrays["feature_names"].tolist() == columns[:4]
+    assert meta["target_names"] == ["kind"]
+    mean, scale = model.input_scaling  # --standardize is part of the model
+    assert len(mean) == 4 and mean[1] == pytest.approx(50, abs=2)
     assert header["training"]["epochs"] == 60
 
     assert main(["info", str(model_path)]) == 0
@@ -121,9 +123,11 @@ def test_csv_train_info_predict(tmp_path, capsys):
     assert re.search(r"^layers: +4-32-3 \(1 hidden\)$", text, re.M), text
     assert re.search(r"^activations: +hidden relu; output softmax$", text, re.M)
     assert re.search(r"^training: +60 epochs, 19200 samples seen, Adam\(lr=0.01", text, re.M)
-    assert re.search(r'^metadata.classes: +\[3, 4, 5\]$', text, re.M)
+    assert re.search(r"^array.classes: +<i8 shape \(3,\): \[3, 4, 5\]$", text, re.M), text
     assert main(["info", str(model_path), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out) == header
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["arrays"]["classes"]["values"] == [3, 4, 5]
+    assert {k: v for k, v in shown.items() if k != "arrays"} == {k: v for k, v in header.items() if k != "arrays"}
 
     # Probabilities to .csv, in small chunks; the feature columns are found by name, in any order, extra ignored.
     test_X, test_labels = make_classes(250, seed=1)
@@ -136,7 +140,9 @@ def test_csv_train_info_predict(tmp_path, capsys):
     with open(out) as f:
         assert f.readline().strip() == "p_3,p_4,p_5"
     proba = np.loadtxt(out, delimiter=",", skiprows=1, dtype=np.float32)
-    expected = model.predict((np.round(test_X, 6) - meta["input_mean"]) / meta["input_scale"])
+    expected = model.predict(np.round(test_X, 6))  # the loaded model standardises its inputs itself
+    unscaled = fm.Model.from_config(model.config(), params=model.params)
+    np.testing.assert_allclose(unscaled.predict((np.round(test_X, 6) - mean) / scale), expected, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(proba, expected, rtol=2e-6, atol=1e-7)
     np.testing.assert_allclose(proba.sum(axis=1), 1, rtol=1e-5)
 
@@ -189,7 +195,7 @@ def test_npy_and_npz_train_and_predict(tmp_path, capsys):
     assert main(["train", str(tmp_path / "b.npz"), "--out", str(tmp_path / "b_model.npz"), "--epochs", "30",
                  "--quiet"]) == 0  # fmt: skip
     b_model, header = load_with_metadata(tmp_path / "b_model.npz")
-    assert b_model.output == "sigmoid" and b_model.sizes == (5, 64, 1) and header["metadata"]["classes"] == [0, 1]
+    assert b_model.output == "sigmoid" and b_model.sizes == (5, 64, 1) and header.arrays["classes"].tolist() == [0, 1]
     assert main(["predict", str(tmp_path / "b_model.npz"), str(tmp_path / "X.npy"), "--labels",
                  "--out", str(tmp_path / "b.npy"), "--quiet"]) == 0  # fmt: skip
     assert np.mean(np.load(tmp_path / "b.npy") == (y > 0)) > 0.9
@@ -220,7 +226,7 @@ def test_subprocess_train_info_predict(tmp_path):
     assert result.stdout.startswith("trained 4-64-3 (softmax, 515 parameters) for 5 epochs on 200 rows")
     result = python_m("info", "model.npz", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["metadata"]["classes"] == [3, 4, 5]
+    assert json.loads(result.stdout)["arrays"]["classes"]["values"] == [3, 4, 5]
     result = python_m("predict", "model.npz", "X.npy", "--out", "p.csv", "--chunk-size", "50", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert np.loadtxt(tmp_path / "p.csv", delimiter=",", skiprows=1).shape == (200, 3)
@@ -394,3 +400,18 @@ def test_damaged_npz_data_is_one_error_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 1 and len(err) == 1 and err[0].startswith("fastmlp: error:"), (name, err)
         assert not (tmp_path / "m.npz").exists()
+
+
+def test_standardize_on_25000_features_saves_a_file_that_loads(tmp_path, capsys):
+    # The mean and scale of 25,000 features overflowed the JSON header (1 MiB) when they were metadata.
+    rng = np.random.default_rng(0)
+    X = rng.normal(5.0, 3.0, size=(8, 25_000)).astype(np.float32)
+    np.save(tmp_path / "X.npy", X)
+    np.save(tmp_path / "y.npy", rng.normal(size=8))
+    args = ["train", str(tmp_path / "X.npy"), "--target-file", str(tmp_path / "y.npy"), "--output", "identity"]
+    assert main([*args, "--layers", "2", "--epochs", "1", "--standardize", "--out", str(tmp_path / "m.npz")]) == 0
+    capsys.readouterr()
+    model = fm.load(tmp_path / "m.npz")
+    assert model.input_scaling[0].shape == (25_000,)
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "X.npy"), "--out", str(tmp_path / "p.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "p.npy"), model.predict(X))

@@ -207,7 +207,7 @@ def test_integer_csv_labels_round_trip_exactly(files, capsys, labels):
     argv = ["train", "big_labels.csv", "--target", "label", "--out", "o.npz", "--epochs", "30", "--quiet"]
     assert run(argv) == 0, capsys.readouterr().err
     model, header = load_with_metadata("o.npz")
-    assert model.output == "sigmoid" and header["metadata"]["classes"] == sorted(labels)
+    assert model.output == "sigmoid" and header.arrays["classes"].tolist() == sorted(labels)
 
     assert run(["predict", "o.npz", "big_labels.csv", "--out", "labels.csv", "--labels", "--quiet"]) == 0
     with open("labels.csv") as f:
@@ -227,7 +227,7 @@ def test_int64_npz_labels_round_trip_exactly(files, capsys):
     np.savez("big.npz", X=X, y=y)
     assert run(["train", "big.npz", "--out", "o.npz", "--epochs", "40", "--quiet"]) == 0, capsys.readouterr().err
     model, header = load_with_metadata("o.npz")
-    assert model.output == "softmax" and header["metadata"]["classes"] == labels.tolist()
+    assert model.output == "softmax" and header.arrays["classes"].tolist() == labels.tolist()
     np.save("X2.npy", X)
     assert run(["predict", "o.npz", "X2.npy", "--out", "labels.npy", "--labels", "--quiet"]) == 0
     predicted = np.load("labels.npy")
@@ -238,7 +238,7 @@ def test_int64_npz_labels_round_trip_exactly(files, capsys):
 def test_integer_and_integral_float_labels_still_mix_below_2_53(files, capsys):
     write_csv("mixed.csv", "x,label\n" + "".join(f"{i / 10},{('3', '4.0', '5e0')[i % 3]}\n" for i in range(30)))
     assert run(["train", "mixed.csv", "--target", "label", "--out", "o.npz", "--epochs", "1", "--quiet"]) == 0
-    assert load_with_metadata("o.npz")[1]["metadata"]["classes"] == [3, 4, 5]
+    assert load_with_metadata("o.npz")[1].arrays["classes"].tolist() == [3, 4, 5]
 
 
 LABELS_THAT_CANNOT_BE_EXACT = [
@@ -384,7 +384,7 @@ def test_unicode_column_names_round_trip(files, capsys):
     with open("ünï.csv", "w", encoding="utf-8-sig", newline="") as f:  # with a byte-order mark, as Excel writes
         f.write("größe,名前,ラベル\n" + rows)
     assert run(["train", "ünï.csv", "--target", "ラベル", "--out", "ü.npz", "--epochs", "2", "--quiet"]) == 0
-    assert load_with_metadata("ü.npz")[1]["metadata"]["feature_names"] == ["größe", "名前"]
+    assert load_with_metadata("ü.npz")[1].arrays["feature_names"].tolist() == ["größe", "名前"]
     assert run(["predict", "ü.npz", "ünï.csv", "--out", "ü.csv", "--labels", "--quiet"]) == 0
     with open("ü.csv", encoding="utf-8") as f:
         assert f.readline() == "ラベル\n"

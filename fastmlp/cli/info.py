@@ -14,15 +14,19 @@ from .common import EXIT_OK, check_input_file
 __all__ = ["run_info"]
 
 METADATA_WIDTH = 200
-"""Characters of a metadata value shown by ``info`` (``--json`` shows it whole)."""
+"""Characters of a metadata value or an array shown by ``info`` (``--json`` shows them whole)."""
 
 
 def run_info(args):
     """Run ``fastmlp info``; return the exit status."""
     check_input_file(args.model)
     _, header = load_with_metadata(args.model)
+    arrays = getattr(header, "arrays", {})
     if args.json:
-        print(json.dumps(header, indent=2, ensure_ascii=False))
+        shown = dict(header)
+        if arrays:  # the declarations, each with its values
+            shown["arrays"] = {name: {**header["arrays"][name], "values": a.tolist()} for name, a in arrays.items()}
+        print(json.dumps(shown, indent=2, ensure_ascii=False))
         return EXIT_OK
     sizes = header["sizes"]
     training = header["training"]
@@ -40,9 +44,11 @@ def run_info(args):
         ("training", "none recorded" if training is None else
                      f"{training['epochs']} epochs, {training['samples_seen']} samples seen, {training['optimizer']}"),
     ]  # fmt: skip
-    for key, value in header["metadata"].items():
-        text = json.dumps(value, ensure_ascii=False)
-        lines.append((f"metadata.{key}", text if len(text) <= METADATA_WIDTH else text[: METADATA_WIDTH - 3] + "..."))
+    shown = [(f"metadata.{key}", json.dumps(value, ensure_ascii=False)) for key, value in header["metadata"].items()]
+    for name, a in arrays.items():
+        shown.append((f"array.{name}", f"{a.dtype.str} shape {a.shape}: {json.dumps(a.tolist(), ensure_ascii=False)}"))
+    for key, text in shown:
+        lines.append((key, text if len(text) <= METADATA_WIDTH else text[: METADATA_WIDTH - 3] + "..."))
     width = max(len(key) for key, _ in lines) + 1
     for key, value in lines:
         print(f"{key + ':':<{width}} {value}")

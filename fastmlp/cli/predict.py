@@ -36,28 +36,27 @@ class _InputSpec:
         def bad(key, why):
             return ValueError(f"{model_path}: metadata {key!r} {why}")
 
-        self.feature_names = meta.get("feature_names")
+        arrays = getattr(header, "arrays", {})
+        # Files from this version keep names and classes in array members; older ones in the JSON metadata.
+        names = arrays.get("feature_names")
+        self.feature_names = meta.get("feature_names") if names is None else names.tolist()
         if self.feature_names is not None:
             if not (isinstance(self.feature_names, list) and len(self.feature_names) == n_in
                     and all(isinstance(n, str) for n in self.feature_names)):  # fmt: skip
                 raise bad("feature_names", f"must be a list of {n_in} column names")
-        self.mean = self.scale = None
-        if "input_mean" in meta or "input_scale" in meta:
+        if ("input_mean" in meta or "input_scale" in meta) and model.input_scaling is None:
+            # A model written before the scaling was part of the model: make it so.
             try:
-                self.mean = np.array(meta["input_mean"], dtype=np.float64)
-                self.scale = np.array(meta["input_scale"], dtype=np.float64)
+                mean = np.array(meta["input_mean"], dtype=np.float64)
+                scale = np.array(meta["input_scale"], dtype=np.float64)
             except (KeyError, TypeError, ValueError, OverflowError):
                 raise bad("input_mean/input_scale", "must both be lists of float64 numbers") from None
-            if self.mean.shape != (n_in,) or self.scale.shape != (n_in,) or not (self.scale > 0).all():
+            if mean.shape != (n_in,) or scale.shape != (n_in,) or not (scale > 0).all():
                 raise bad("input_mean/input_scale", f"must be lists of {n_in} numbers, the scales > 0")
-        self.classes = meta.get("classes")
+            model.set_input_scaling(mean, scale)
+        self.classes = arrays["classes"].tolist() if "classes" in arrays else meta.get("classes")
         self.target_names = meta.get("target_names")
         self.model = model
-
-    def transform(self, X):
-        if self.mean is None:
-            return X
-        return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
     def output_columns(self, labels):
         model = self.model
@@ -186,7 +185,7 @@ def run_predict(args):
         try:
             for start, chunk in chunks:
                 try:
-                    outputs = model.predict(spec.transform(chunk), chunk_size=kernel_rows)
+                    outputs = model.predict(chunk, chunk_size=kernel_rows)
                 except ValueError as exc:
                     raise ValueError(f"{args.input}: {_locate(chunk, start)}{exc}") from None
                 writer.write(start, spec.labels(outputs, args.model) if args.labels else outputs)

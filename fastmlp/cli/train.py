@@ -59,12 +59,15 @@ def run_train(args):
     output, y, n_out, classes = prepare_targets(Y, args.output)
 
     metadata = {"trained_with": "fastmlp train", "n_features_in": int(X.shape[1])}
+    # Per-feature and per-class data go into array members: as JSON, 80,000 column names outgrow the header.
+    arrays = {}
     if feature_names is not None:
-        metadata["feature_names"] = feature_names
+        arrays["feature_names"] = np.asarray(feature_names, dtype=str)
     if target_names is not None:
         metadata["target_names"] = target_names
     if classes is not None:
-        metadata["classes"] = classes
+        arrays["classes"] = np.asarray(classes, dtype=np.int64)
+    scaling = None
     if args.standardize:
         X = np.asarray(X, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, in one line
@@ -79,9 +82,7 @@ def run_train(args):
                 "or standard deviation overflows float64)"
             )
         scale[~(scale > 0)] = 1.0
-        X = (X - mean) / scale
-        metadata["input_mean"] = mean.tolist()
-        metadata["input_scale"] = scale.tolist()
+        scaling = (mean, scale)
 
     sizes = [X.shape[1], *args.layers, n_out]
     n_params = sum(a * b + b for a, b in itertools.pairwise(sizes))  # Python ints: no overflow
@@ -91,6 +92,8 @@ def run_train(args):
             f"output{'s' if n_out > 1 else ''} give {n_params:,} parameters; a model file holds at most {MAX_PARAMS:,}"
         )
     model = Model(sizes, hidden=hidden, output=output, dtype=args.dtype, seed=args.seed)
+    if scaling is not None:
+        model.set_input_scaling(*scaling)  # part of the model: fastmlp.load(path).predict applies it too
     optimizer_class = OPTIMIZERS[args.optimizer]
     optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
@@ -101,7 +104,7 @@ def run_train(args):
         validation_fraction=args.validation_fraction, seed=args.seed, callbacks=callbacks,
     )  # fmt: skip
     seconds = time.perf_counter() - start
-    save_model(model, args.out, metadata=metadata)
+    save_model(model, args.out, metadata=metadata, arrays=arrays)
     # The History does not say how many rows fit held out; this is the count its validation split takes.
     n_val = 0 if args.validation_fraction is None else math.ceil(args.validation_fraction * X.shape[0])
     rows = f"{X.shape[0] - n_val} rows" + (f" ({n_val} held out)" if n_val else "")
