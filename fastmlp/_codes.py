@@ -46,7 +46,9 @@ LOSS_CODES = {
 }
 """Loss name -> kernel code."""
 
-OPTIMIZER_CODES = {"sgd": _opt.OPT_SGD, "adam": _opt.OPT_ADAM, "adamw": _opt.OPT_ADAMW}
+OPTIMIZER_CODES = {
+    "sgd": _opt.OPT_SGD, "adam": _opt.OPT_ADAM, "adamw": _opt.OPT_ADAMW, "adam_folded": _opt.OPT_ADAM_FOLDED,
+}  # fmt: skip
 """Optimizer name -> kernel code."""
 
 HYPER_INDEX = {

@@ -65,6 +65,8 @@ class EstimatorFileMixin:
                 value = None  # a generator's state is not kept; the fitted weights are
             elif name == "hidden_layer_sizes":
                 value = self._hidden_sizes()  # an int or any sequence, stored as a list
+            elif name == "n_iter_no_change" and value == np.inf:
+                value = "inf"  # scikit-learn's way to switch the stop off; JSON has no infinity
             params[name] = _to_json(value)
         metadata = {
             "estimator": type(self).__name__,
@@ -124,6 +126,11 @@ class EstimatorFileMixin:
             binarizer = _label_binarizer(meta, arrays, model) if is_classifier(estimator) else None
             estimator.model_ = model
             estimator.n_features_in_ = n_features
+            estimator.n_outputs_ = model.sizes[-1]
+            estimator.n_layers_ = len(model.sizes)
+            estimator.out_activation_ = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}[
+                model.output
+            ]
             if names is not None:
                 estimator.feature_names_in_ = names
             for name, value in values.items():
@@ -156,6 +163,8 @@ def _constructor_params(cls, params):
         if not isinstance(sizes, list) or not all(_is_count(s) for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be a list of integers; got {sizes!r}")
         params["hidden_layer_sizes"] = tuple(sizes)
+    if params.get("n_iter_no_change") == "inf":
+        params["n_iter_no_change"] = np.inf
     return params
 
 

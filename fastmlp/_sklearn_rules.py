@@ -4,9 +4,39 @@ The estimators of :mod:`fastmlp.estimators` train through :meth:`fastmlp.Model.f
 fit follow scikit-learn's ``learning_rate`` options and its ``tol``/``n_iter_no_change`` rule exactly.
 """
 
+import numpy as np
+from sklearn.utils import shuffle as _shuffle
+
+from ._codes import OPTIMIZER_CODES
+from .optimizers import Adam
 from .schedules import Schedule, inverse_scaling
 
-__all__ = ["ScikitLearnRate", "ScikitLearnStop"]
+__all__ = ["ScikitLearnAdam", "ScikitLearnRate", "ScikitLearnStop", "scikit_learn_order"]
+
+
+class ScikitLearnAdam(Adam):
+    """scikit-learn's Adam: the bias corrections folded into the step size, so ``eps`` scales differently.
+
+    ``p <- p - lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``; :class:`fastmlp.Adam` adds ``eps``
+    to ``sqrt(v_hat)`` instead (Kingma & Ba's algorithm 1).
+    """
+
+    code = OPTIMIZER_CODES["adam_folded"]
+
+
+def scikit_learn_order(random_state, n_samples):
+    """Epoch orders as scikit-learn's stochastic solvers make them, for ``Model.fit(shuffle=...)``.
+
+    Each epoch reshuffles the previous epoch's order with ``sklearn.utils.shuffle`` and the estimator's
+    ``RandomState``, so the same ``random_state`` visits the rows in scikit-learn's order.
+    """
+    state = {"order": np.arange(n_samples)}
+
+    def order(epoch, n_rows):
+        state["order"] = _shuffle(state["order"], random_state=random_state)
+        return state["order"]
+
+    return order
 
 
 class ScikitLearnRate(Schedule):
@@ -39,18 +69,31 @@ class ScikitLearnStop:
     1e-6; every other case stops. With early stopping, the parameters of the best validation score are kept.
     """
 
-    def __init__(self, estimator, optimizer):
+    def __init__(self, estimator, optimizer, n_samples):
         self.estimator = estimator
         self.schedule = optimizer.schedule if isinstance(optimizer.schedule, ScikitLearnRate) else None
+        self.n_samples = n_samples
         self.best_params = None
 
+    def record(self, loss, val_score):
+        """Keep one epoch's figures in the estimator's fitted attributes, as scikit-learn does after each epoch."""
+        est = self.estimator
+        est.n_iter_ += 1
+        est.t_ += self.n_samples
+        est.loss_ = loss
+        est.loss_curve_.append(loss)
+        if est.early_stopping:
+            est.validation_scores_.append(val_score)
+
     def __call__(self, epoch, logs):
+        """Record the epoch, count it, and return True to stop (after an adaptive rate can decay no more)."""
         est = self.estimator
         val_score = logs.get("val_accuracy", logs.get("val_r2"))
+        self.record(logs["loss"], val_score)
         if est._update_no_improvement_count(logs["loss"], val_score):
             self.best_params = est.model_.params.copy()
         if est.verbose:
-            print(f"Iteration {est.n_iter_ + epoch}, loss = {logs['loss']:.8f}")
+            print(f"Iteration {est.n_iter_}, loss = {logs['loss']:.8f}")
             if val_score is not None:
                 print(f"Validation score: {val_score:f}")
         if not est._plateau.exhausted:
@@ -58,7 +101,7 @@ class ScikitLearnStop:
         adaptive = self.schedule is not None and self.schedule.kind == "adaptive"
         if adaptive and logs["lr"] > 1e-6:
             self.schedule.state["scale"] /= 5.0
-            est._plateau.count = 0
+            est._plateau.count = est._no_improvement_count = 0
             if est.verbose:
                 print(f"Setting learning rate to {logs['lr'] / 5:f}")
             return False

@@ -29,6 +29,7 @@ __all__ = [
     "check_bool",
     "check_callbacks",
     "check_dtype",
+    "check_epoch_order",
     "check_features",
     "check_fit_flags",
     "check_fraction",
@@ -335,8 +336,9 @@ def check_tol(tol):
 
 
 def check_fit_flags(shuffle, verbose, record_gradient_norms):
-    """The boolean options of fit."""
-    check_bool(shuffle, "shuffle")
+    """The boolean options of fit (``shuffle`` may also be a callable giving each epoch's order)."""
+    if not callable(shuffle):
+        check_bool(shuffle, "shuffle")
     check_bool(record_gradient_norms, "record_gradient_norms")
     if not isinstance(verbose, bool | int):
         raise TypeError(f"verbose must be True or False; got {verbose!r}.")
@@ -481,3 +483,19 @@ def check_input_scaling(mean, scale, n_features):
     if not (arrays[1] > 0).all():
         raise ValueError("scale must be > 0 for every feature.")
     return arrays[0], arrays[1]
+
+
+def check_epoch_order(order, n_rows):
+    """Return the row order a ``shuffle`` callable gave as int64, requiring a permutation of ``range(n_rows)``."""
+    try:
+        order = np.asarray(order)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"shuffle must return an array of row indices; got {type(order).__name__}.") from exc
+    if order.dtype.kind not in "iu" or order.shape != (n_rows,):
+        raise ValueError(
+            f"shuffle must return a permutation of range({n_rows}): integers of shape ({n_rows},); got "
+            f"dtype {order.dtype} and shape {order.shape}."
+        )
+    if n_rows and (order.min() < 0 or order.max() >= n_rows or not (np.bincount(order, minlength=n_rows) == 1).all()):
+        raise ValueError(f"shuffle must return a permutation of range({n_rows}): every row exactly once.")
+    return np.ascontiguousarray(order, dtype=np.int64)

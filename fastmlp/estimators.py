@@ -8,13 +8,16 @@ Differences from scikit-learn, all deliberate:
 
 - ``partial_fit`` exists only for the stochastic solvers, for both estimators (scikit-learn's regressor offers it
   for "lbfgs" too, then fails).
-- Sparse input is not accepted: densify it first (a fully connected first layer reads every feature anyway).
+- Sparse input is not accepted yet: densify it first.
 - ``loss_`` and ``loss_curve_`` of a multi-output regressor are ``1/2 * sum over outputs`` of the squared error
   (the loss whose gradient both libraries follow); scikit-learn reports the mean over outputs instead.
-- Adam adds ``epsilon`` to ``sqrt(v_hat)`` (Kingma & Ba's algorithm 1); scikit-learn folds the bias correction into
-  the learning rate, which scales ``epsilon`` slightly differently.
 - Extras: ``dtype`` (None follows ``X``: float32 stays float32, anything else becomes float64, as scikit-learn
   does), ``activation`` may list one activation per hidden layer, and "leaky_relu" is accepted.
+
+Everything else follows scikit-learn, to the draws from ``random_state``: the initial weights, the epoch orders
+(``sklearn.utils.shuffle`` on the estimator's ``RandomState``), the early-stopping split, scikit-learn's Adam (the
+bias corrections folded into the step size, unlike :class:`fastmlp.Adam`) and its stopping rule, so that float64
+fits reproduce scikit-learn's weights.
 """
 
 import inspect
@@ -29,7 +32,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import _check_partial_fit_first_call, type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
@@ -38,9 +41,10 @@ from . import _validation as v
 from ._engine import Engine
 from ._estimator_files import EstimatorFileMixin
 from ._plateau import Plateau
-from ._sklearn_rules import ScikitLearnRate, ScikitLearnStop
+from ._sklearn_rules import ScikitLearnAdam, ScikitLearnRate, ScikitLearnStop, scikit_learn_order
 from .model import Model
-from .optimizers import SGD, Adam
+from .optimizers import SGD
+from .training import TrainingDivergedError
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -84,7 +88,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         "beta_1": [Interval(numbers.Real, 0, 1, closed="left")],
         "beta_2": [Interval(numbers.Real, 0, 1, closed="left")],
         "epsilon": [Interval(numbers.Real, 0, None, closed="neither")],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left"), Options(numbers.Real, {np.inf})],
         "max_fun": [Interval(numbers.Integral, 1, None, closed="left")],
         "dtype": [None, StrOptions({"float32", "float64"})],
     }
@@ -125,27 +129,55 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
     # Fitted attributes that live in the Model
     @property
     def coefs_(self):
-        """list of ndarray: ``coefs_[k]`` of shape (n_in, n_out), views into the model's parameters."""
-        check_is_fitted(self, "model_")
-        return list(self.model_.weights)
+        """list of ndarray: ``coefs_[k]`` of shape (n_in, n_out), views into the model's parameters.
+
+        Assigning a list of arrays of the same shapes copies them into the model. Before the first fit, an
+        assigned list is kept as given and becomes the starting point of the next ``fit`` with ``warm_start`` or
+        of ``partial_fit``, as in scikit-learn.
+        """
+        return self._layer_values("coefs_", lambda model: model.weights)
+
+    @coefs_.setter
+    def coefs_(self, values):
+        self._assign_layers("coefs_", values, lambda model: model.weights)
 
     @property
     def intercepts_(self):
-        """list of ndarray: ``intercepts_[k]`` of shape (n_out,), views into the model's parameters."""
+        """list of ndarray: ``intercepts_[k]`` of shape (n_out,), views into the model's parameters (see coefs_)."""
+        return self._layer_values("intercepts_", lambda model: model.biases)
+
+    @intercepts_.setter
+    def intercepts_(self, values):
+        self._assign_layers("intercepts_", values, lambda model: model.biases)
+
+    def _layer_values(self, name, layers):
+        if "model_" in self.__dict__:
+            return list(layers(self.model_))
+        if name in self._assigned:  # before any fit: the list the user assigned, itself
+            return self._assigned[name]
         check_is_fitted(self, "model_")
-        return list(self.model_.biases)
+
+    def _assign_layers(self, name, values, layers):
+        if "model_" not in self.__dict__:
+            self._assigned[name] = values
+            return
+        current = layers(self.model_)
+        if not isinstance(values, list | tuple) or len(values) != len(current):
+            raise ValueError(f"{name} must be a list of {len(current)} arrays, one per layer.")
+        arrays = []
+        for k, (value, target) in enumerate(zip(values, current, strict=True)):
+            value = v.as_array(value, f"{name}[{k}]")
+            if value.shape != target.shape:
+                raise ValueError(f"{name}[{k}] must have shape {target.shape}; got {value.shape}.")
+            v.assert_all_finite(value, f"{name}[{k}]")
+            arrays.append(value)
+        for value, target in zip(arrays, current, strict=True):
+            target[...] = value
 
     @property
-    def n_layers_(self):
-        """int: number of layers, input and output included."""
-        check_is_fitted(self, "model_")
-        return len(self.model_.sizes)
-
-    @property
-    def out_activation_(self):
-        """str: the output activation, in scikit-learn's names ("identity", "logistic", "softmax")."""
-        check_is_fitted(self, "model_")
-        return _OUT_ACTIVATION_NAMES[self.model_.output]
+    def _assigned(self):
+        # Layer values assigned before any fit (scikit-learn's tests set coefs_ by hand, then partial_fit).
+        return self.__dict__.setdefault("_assigned_layers", {})
 
     # ----------------------------------------------------------------------------------------------------------
     def _hidden_sizes(self):
@@ -168,14 +200,28 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             raise ValueError(f"activation must name activations among {sorted(_ACTIVATIONS)}; got {unknown}.")
         return [_ACTIVATIONS[a] for a in self.activation]
 
-    def _initialize(self, n_features, n_outputs, output, dtype):
+    def _build_model(self, n_features, n_outputs, output, dtype):
         hidden = self._hidden_sizes()
         sizes = [n_features] + hidden + [n_outputs]
-        activations = self._hidden_activations(len(hidden))
-        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-        self.model_ = Model(sizes, hidden=activations, output=output, dtype=dtype, seed=seed)
-        # scikit-learn's initialisation: Glorot-uniform weights and biases, bound sqrt(6 / (fan_in + fan_out)), or
-        # sqrt(2 / ...) when the hidden activation is the logistic; drawn from the estimator's random state.
+        # The model's own generator is not used: every random draw comes from the estimator's random state.
+        self.model_ = Model(sizes, hidden=self._hidden_activations(len(hidden)), output=output, dtype=dtype, seed=0)
+        self.n_outputs_ = n_outputs
+        self.n_layers_ = len(sizes)
+        self.out_activation_ = _OUT_ACTIVATION_NAMES[output]
+
+    def _adopt_assigned_layers(self, n_features, n_outputs, output, dtype):
+        """Build the model from ``coefs_`` and ``intercepts_`` assigned before any fit."""
+        coefs, intercepts = self._assigned.pop("coefs_", None), self._assigned.pop("intercepts_", None)
+        if coefs is None or intercepts is None:
+            raise ValueError("assign both coefs_ and intercepts_ before continuing a fit from them.")
+        self._build_model(n_features, n_outputs, output, dtype)
+        self.coefs_, self.intercepts_ = list(coefs), list(intercepts)
+
+    def _initialize(self, n_features, n_outputs, output, dtype):
+        self._assigned.clear()
+        self._build_model(n_features, n_outputs, output, dtype)
+        # scikit-learn's initialisation, in its order of draws from the estimator's random state: per layer, the
+        # Glorot-uniform weights then biases, bound sqrt(6 / (fan_in + fan_out)) (sqrt(2 / ...) for the logistic).
         factor = 2.0 if self.activation == "logistic" else 6.0
         for W, b in zip(self.model_.weights, self.model_.biases, strict=True):
             bound = np.sqrt(factor / (W.shape[0] + W.shape[1]))
@@ -183,8 +229,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             b[...] = self._random_state.uniform(-bound, bound, b.shape)
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_outputs_ = n_outputs
-        self._plateau = None
+        self._no_improvement_count = 0
         if self.solver in ("sgd", "adam"):
             self.loss_curve_ = []
             if self.early_stopping:
@@ -203,7 +248,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def _optimizer(self):
         if self.solver == "adam":
-            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+            return ScikitLearnAdam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
         momentum = min(float(self.momentum), np.nextafter(1.0, 0.0))  # scikit-learn allows 1; ours needs < 1
         return SGD(
             lr=self.learning_rate_init,
@@ -230,14 +275,18 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
-        first_pass = not hasattr(self, "model_") or (not self.warm_start and not incremental)
+        started = "model_" in self.__dict__ or "coefs_" in self._assigned
+        first_pass = not started or (not self.warm_start and not incremental)
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         if sample_weight is not None:
             sample_weight = v.check_sample_weight(sample_weight, X.shape[0], X.dtype)
         self._random_state = check_random_state(self.random_state)
+        network = (X.shape[1], Y.shape[1], self._output_activation(Y), self._dtype_for(X))
         if first_pass:
-            self._initialize(X.shape[1], Y.shape[1], self._output_activation(Y), self._dtype_for(X))
-        elif self.model_.sizes[1:-1] != tuple(self._hidden_sizes()):
+            self._initialize(*network)
+        elif "model_" not in self.__dict__:
+            self._adopt_assigned_layers(*network)
+        if self.model_.sizes[1:-1] != tuple(self._hidden_sizes()):
             raise ValueError(
                 "warm_start and partial_fit need the same hidden_layer_sizes as the model being continued."
             )
@@ -293,14 +342,12 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
     def _fit_stochastic(self, X, Y, sample_weight, incremental):
         if self.early_stopping and incremental:
             raise ValueError("partial_fit does not support early_stopping=True")
-        plateau = getattr(self, "_plateau", None)
-        self._start_plateau(0 if plateau is None else plateau.count)
+        self._start_plateau()
         model = self.model_
         validation = None
         if self.early_stopping:
-            stratify = Y if is_classifier(self) and Y.shape[1] == 1 else None
-            if stratify is None and is_classifier(self) and model.output == "softmax":
-                stratify = Y.argmax(axis=1)
+            # As scikit-learn: a stratified split for binary targets only, on the boolean indicator column.
+            stratify = Y.astype(bool) if is_classifier(self) and self.n_outputs_ == 1 else None
             parts = [X, Y] + ([] if sample_weight is None else [sample_weight])
             split = train_test_split(
                 *parts, random_state=self._random_state, test_size=self.validation_fraction, stratify=stratify
@@ -321,37 +368,45 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
                     "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped", stacklevel=4
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        seed = int(self._random_state.randint(np.iinfo(np.int32).max))
-
+        order = scikit_learn_order(self._random_state, n_samples) if self.shuffle else False
+        self.n_iter_ = 0
         if incremental:
-            if getattr(self, "_optimizer_config", None) is None or model._train_state is None:
+            if getattr(self, "_optimizer_config", None) is None or model.training_summary is None:
                 self._optimizer_config = self._optimizer()
                 optimizer = self._optimizer_config
             else:
                 optimizer = None  # keep the state of the previous call
             history = model.partial_fit(
                 X, Y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight, alpha=self.alpha,
-                shuffle=self.shuffle, seed=seed,
+                shuffle=order,
             )  # fmt: skip
-            self._record(history.loss, n_samples)
-            # scikit-learn's end-of-epoch rule: the count, and the adaptive rate's division (a single pass ends
-            # anyway, so a request to stop changes nothing).
-            ScikitLearnStop(self, self._optimizer_config)(0, {"loss": history.loss[0], "lr": history.lr[0]})
+            # scikit-learn's end-of-epoch rule: the records, the count, and the adaptive rate's division (a single
+            # pass ends anyway, so a request to stop changes nothing).
+            ScikitLearnStop(self, self._optimizer_config, n_samples)(0, {"loss": history.loss[0], "lr": history.lr[0]})
             return
 
         optimizer = self._optimizer()
         self._optimizer_config = optimizer
-        stopper = ScikitLearnStop(self, optimizer)
-        history = model.fit(
-            X, Y, epochs=self.max_iter, batch_size=batch_size, optimizer=optimizer, shuffle=self.shuffle,
-            validation=validation, sample_weight=sample_weight, alpha=self.alpha, callbacks=stopper, seed=seed,
-        )  # fmt: skip
-        self._record(history.loss, n_samples)
-        if self.early_stopping:
-            self.validation_scores_.extend(history.val_metric)
-            if stopper.best_params is not None:
-                np.copyto(model.params, stopper.best_params)
-        if history.stop_reason is None and len(history) == self.max_iter:
+        stopper = ScikitLearnStop(self, optimizer, n_samples)
+        try:
+            history = model.fit(
+                X, Y, epochs=self.max_iter, batch_size=batch_size, optimizer=optimizer, shuffle=order,
+                validation=validation, sample_weight=sample_weight, alpha=self.alpha, callbacks=stopper,
+            )  # fmt: skip
+        except TrainingDivergedError as exc:
+            if not self.early_stopping:
+                raise ValueError(
+                    "Solver produced non-finite parameter weights. The input data may contain large values and need "
+                    "to be preprocessed."
+                ) from exc
+            # scikit-learn goes on with a nan validation score and ends with the best weights: so does this.
+            stopper.record(math.nan, math.nan)
+            stopped = False
+        else:
+            stopped = history.stop_reason is not None
+        if self.early_stopping and stopper.best_params is not None:
+            np.copyto(model.params, stopper.best_params)
+        if not stopped and self.n_iter_ <= self.max_iter:
             warnings.warn(
                 f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and the optimization hasn't "
                 "converged yet.",
@@ -359,17 +414,12 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _record(self, losses, n_samples):
-        self.loss_curve_.extend(losses)
-        self.loss_ = losses[-1]
-        self.n_iter_ += len(losses)
-        self.t_ += n_samples * len(losses)
-
-    def _start_plateau(self, count):
-        """scikit-learn's no-improvement count, continued from ``count``, on this fit's ``tol``/``n_iter_no_change``.
+    def _start_plateau(self):
+        """scikit-learn's no-improvement count, continued, on this fit's ``tol`` and ``n_iter_no_change``.
 
         It counts on the validation score with early stopping (higher is better: the plateau sees its negative),
-        else on the training loss.
+        else on the training loss; ``best_loss_``, ``best_validation_score_`` and ``_no_improvement_count`` carry
+        it from one fit to the next, as in scikit-learn.
         """
         best = self.best_validation_score_ if self.early_stopping else self.best_loss_
         if best is None or not math.isfinite(best):
@@ -378,23 +428,19 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             best = -best
         # More than n_iter_no_change epochs without improvement stop (or decay): a plateau of patience + 1.
         self._plateau = Plateau(self.n_iter_no_change + 1, self.tol, best=best)
-        self._plateau.count = count
-
-    @property
-    def _no_improvement_count(self):
-        # scikit-learn's name for the count.
-        plateau = getattr(self, "_plateau", None)
-        return 0 if plateau is None else plateau.count
+        self._plateau.count = getattr(self, "_no_improvement_count", 0)
 
     def _update_no_improvement_count(self, loss, val_score):
         """Count one epoch; return True when its validation score is the best so far (early stopping only)."""
         if self.early_stopping:
             improved = self._plateau.update(-val_score)  # higher scores are better
             self.best_validation_score_ = -self._plateau.best
-            return improved
-        self._plateau.update(loss)
-        self.best_loss_ = self._plateau.best
-        return False
+        else:
+            improved = False
+            self._plateau.update(loss)
+            self.best_loss_ = self._plateau.best
+        self._no_improvement_count = self._plateau.count
+        return improved
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "model_")

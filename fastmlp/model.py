@@ -725,8 +725,10 @@ class Model:
         optimizer : Optimizer or {"sgd", "adam", "adamw"}, optional
             :class:`~fastmlp.SGD` (the default, lr 0.01), :class:`~fastmlp.Adam` or :class:`~fastmlp.AdamW`, with
             the learning-rate schedule set on the optimizer. Each fit starts from a fresh optimizer state.
-        shuffle : bool, default=True
-            Visit the rows in a new random order each epoch.
+        shuffle : bool or callable, default=True
+            Visit the rows in a new random order each epoch (from the fit's generator). A callable
+            ``shuffle(epoch, n_rows)`` gives each epoch's order itself (0-based epoch): a permutation of
+            ``range(n_rows)``, checked, for a curriculum or another library's order.
         validation : tuple (X_val, y_val), optional
             Data to compute ``val_loss`` and ``val_metric`` on after each epoch.
         validation_fraction : float in (0, 1), optional

@@ -276,8 +276,10 @@ class Progress:
 # The loop
 
 
-def _epoch_order(rng, n, shuffle):
-    """The rows of one epoch, in the order to visit them (int64, as the kernel expects)."""
+def _epoch_order(rng, n, shuffle, epoch):
+    """The rows of 0-based ``epoch``, in the order to visit them (int64, as the kernel expects)."""
+    if callable(shuffle):
+        return v.check_epoch_order(shuffle(epoch, n), n)
     if shuffle:
         return rng.permutation(n).astype(np.int64, copy=False)
     return np.arange(n, dtype=np.int64)
@@ -338,7 +340,7 @@ class _Trainer:
         self.metric_acc[:] = 0
         self.norms_acc[:] = 0
         # Optimizer state is restored with the parameters when an epoch diverges: snapshot both.
-        saved_state = (state.state1.copy(), state.state2.copy(), state.step.copy())
+        self.saved_state = (state.state1.copy(), state.state2.copy(), state.step.copy())
         np.copyto(self.snapshot, params)
         start = time.perf_counter()
         loss = self.engine.train_epoch(
@@ -348,15 +350,7 @@ class _Trainer:
         )  # fmt: skip
         seconds = time.perf_counter() - start
         if not (np.isfinite(loss) and v.all_finite_array(params)):
-            np.copyto(params, self.snapshot)
-            state.state1[...], state.state2[...], state.step[...] = saved_state
-            epoch = state.epochs_done + 1
-            penalty = f", a smaller alpha (it was {self.alpha:.3g})" if self.alpha else ""
-            raise TrainingDivergedError(
-                f"fit diverged in epoch {epoch}: the loss became {loss} or a parameter became non-finite. "
-                f"The parameters are restored to their values before that epoch; "
-                f"try a smaller learning rate (lr was {lr:.3g}){penalty} or scale the inputs."
-            )
+            self._diverged(f"the loss became {loss} or a parameter became non-finite", lr)
         # Every epoch visits every row once, so the total weight is the same each time.
         weight = self.total_weight if len(order) == len(self.w) else float(np.sum(self.w[order]))
         if self.metric_code == _codes.METRIC_SQUARED_ERROR:
@@ -367,7 +361,25 @@ class _Trainer:
         norms = self.norms_acc / n_batches if self.record_norms else None
         state.epochs_done += 1
         state.samples_seen += len(order)
+        self.last_rows, self.last_lr = len(order), lr
         return loss, lr, metric, norms, seconds
+
+    def _diverged(self, what, lr):
+        """Put the parameters and the optimizer state back as they were before this epoch, and raise."""
+        state = self.state
+        np.copyto(self.params, self.snapshot)
+        state.state1[...], state.state2[...], state.step[...] = self.saved_state
+        penalty = f", a smaller alpha (it was {self.alpha:.3g})" if self.alpha else ""
+        raise TrainingDivergedError(
+            f"fit diverged in epoch {state.epochs_done + 1}: {what}. The parameters are restored to their values "
+            f"before that epoch; try a smaller learning rate (lr was {lr:.3g}){penalty} or scale the inputs."
+        )
+
+    def undo_epoch(self, what):
+        """Declare the epoch just run diverged after all (its validation outputs overflowed, say), and raise."""
+        self.state.epochs_done -= 1
+        self.state.samples_seen -= self.last_rows
+        self._diverged(what, self.last_lr)
 
 
 def _new_history(metric_code):
@@ -396,7 +408,8 @@ def fit(
     n_rows = data[0].shape[0]
     try:
         for epoch in range(1, epochs + 1):
-            loss, lr, metric, norms, seconds = trainer.run_epoch(_epoch_order(rng, n_rows, shuffle))
+            order = _epoch_order(rng, n_rows, shuffle, epoch - 1)
+            loss, lr, metric, norms, seconds = trainer.run_epoch(order)
             history.loss.append(loss)
             history.metric.append(metric)
             history.lr.append(lr)
@@ -406,7 +419,10 @@ def fit(
             logs = {"loss": loss, history.metric_name: metric}
             if validation is not None:
                 X_val, Y_val, w_val = validation
-                A_val, val_loss = evaluate(X_val, Y_val, w_val, "validation X")
+                try:
+                    A_val, val_loss = evaluate(X_val, Y_val, w_val, "validation X")
+                except ValueError as exc:  # the validation outputs overflowed: the epoch diverged
+                    trainer.undo_epoch(f"the outputs on the validation data are not finite ({exc})")
                 w_metric = np.ones(len(Y_val)) if w_val is None else w_val
                 val_metric = metric_value(trainer.metric_code, A_val, Y_val, w_metric)
                 history.val_loss.append(val_loss)
@@ -445,7 +461,8 @@ def fit(
 def partial_fit(engine, params, data, state, rng, *, batch_size, alpha, shuffle):
     """Run the one pass of :meth:`Model.partial_fit` (documented there); return its History."""
     trainer = _Trainer(engine, params, data, batch_size, alpha, state, False)
-    loss, lr, metric, _, seconds = trainer.run_epoch(_epoch_order(rng, data[0].shape[0], shuffle))
+    order = _epoch_order(rng, data[0].shape[0], shuffle, state.epochs_done)
+    loss, lr, metric, _, seconds = trainer.run_epoch(order)
     state.optimizer.schedule.observe(state.schedule_state, loss)  # an Adaptive schedule decays between passes too
     history = _new_history(trainer.metric_code)
     history.loss.append(loss)

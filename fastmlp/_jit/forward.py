@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "ed82f4829638f3736c88ce5e146ad5fd7f339c5a2782a552c6f638b1e6285a0b"
+_KERNEL_SALT = "27d864bbbb6285d22787aff1ec2a3bca39be437e0248e87dbc8adbaea2f9794c"
 
 
 @jit(inline=True)

@@ -18,7 +18,7 @@ import math
 
 from ._config import jit
 
-_KERNEL_SALT = "ed82f4829638f3736c88ce5e146ad5fd7f339c5a2782a552c6f638b1e6285a0b"
+_KERNEL_SALT = "27d864bbbb6285d22787aff1ec2a3bca39be437e0248e87dbc8adbaea2f9794c"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1

@@ -10,11 +10,12 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "ed82f4829638f3736c88ce5e146ad5fd7f339c5a2782a552c6f638b1e6285a0b"
+_KERNEL_SALT = "27d864bbbb6285d22787aff1ec2a3bca39be437e0248e87dbc8adbaea2f9794c"
 
 OPT_SGD = 0
 OPT_ADAM = 1
 OPT_ADAMW = 2
+OPT_ADAM_FOLDED = 3  # scikit-learn's Adam: the bias corrections folded into the step size
 
 # Indices into the hyperparameter array.
 HYPER_LR = 0
@@ -38,11 +39,14 @@ def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step
       ``m <- beta1 m + (1 - beta1) g``; ``v <- beta2 v + (1 - beta2) g^2``;
       ``p <- p - lr * (m / (1 - beta1^t)) / (sqrt(v / (1 - beta2^t)) + eps)``.
     - AdamW: first ``W <- W - lr * weight_decay * W`` on the weights (not the biases), then the Adam update.
+    - Adam with folded corrections (scikit-learn's form): the same moments, then
+      ``p <- p - lr * sqrt(1 - beta2^t) / (1 - beta1^t) * m / (sqrt(v) + eps)``; it differs from Adam only in how
+      ``eps`` is scaled.
 
     Parameters
     ----------
     code : int
-        OPT_SGD, OPT_ADAM or OPT_ADAMW.
+        OPT_SGD, OPT_ADAM, OPT_ADAMW or OPT_ADAM_FOLDED.
     hyper : ndarray of float64, shape (N_HYPER,)
         Hyperparameters, indexed by the constants of this module.
     sizes, woff : ndarray of int64
@@ -90,6 +94,16 @@ def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step
     t = step[0]
     correction1 = 1.0 - beta1**t
     correction2 = 1.0 - beta2**t
+    if code == OPT_ADAM_FOLDED:
+        step_size = lr * math.sqrt(correction2) / correction1
+        for i in range(n):
+            g = grads[i]
+            m = beta1 * state1[i] + (1.0 - beta1) * g
+            v = beta2 * state2[i] + (1.0 - beta2) * g * g
+            state1[i] = m
+            state2[i] = v
+            params[i] -= step_size * m / (math.sqrt(v) + eps)
+        return
     for i in range(n):
         g = grads[i]
         m = beta1 * state1[i] + (1.0 - beta1) * g
