@@ -1,5 +1,4 @@
-"""The release artefacts: ``python -m build`` makes an sdist and a wheel that carry the licence, and the sdist is a
-source tree whose test suite collects and runs.
+"""The release artefacts: the sdist and the wheel carry the licence, and the sdist's test suite collects and runs.
 
 The build runs on a copy of the checkout, so that it neither reads stale ``build/`` output nor writes into the
 checkout. ``python -m build`` without ``--sdist``/``--wheel`` builds the wheel from the unpacked sdist, so a file
@@ -43,7 +42,8 @@ def _environ(**extra):
 def _run(argv, what, **kwargs):
     done = subprocess.run(argv, capture_output=True, text=True, **kwargs)
     assert done.returncode == 0, (
-        f"{what} failed with exit {done.returncode}\n--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-6000:]}"
+        f"{what} failed with exit {done.returncode}\n"
+        f"--- stdout\n{done.stdout[-6000:]}\n--- stderr\n{done.stderr[-6000:]}"
     )
     return done
 
