@@ -24,9 +24,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.install, pytest.mark.subprocess]
 REPO = Path(__file__).resolve().parents[1]
 # Build outputs and caches: a copy of them would go into the sdist (graft tests) or be read back by the build.
 COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".asv", "build", "dist", "_build", "generated", "*.egg-info", "__pycache__", ".pytest_cache",
-    ".hypothesis", "*.nbi", "*.nbc", ".venv", "venv", ".tox", ".nox",
+    ".git", ".asv", "build", "dist", "*.egg-info", "__pycache__", ".pytest_cache", ".hypothesis", "*.nbi", "*.nbc",
+    ".venv", "venv", ".tox", ".nox",
 )  # fmt: skip
+# What a docs build leaves in the checkout: MANIFEST.in must keep it out of the sdist (graft docs would take it).
+DOCS_OUTPUTS = ["docs/_build/html/index.html", "docs/_generated/tutorial-1.png", "docs/api/generated/fastmlp.io.rst"]
 BUILD_TIMEOUT = 600
 RUN_TIMEOUT = 900
 # Files that tests import or read: without them the sdist's suite fails at collection.
@@ -54,6 +56,9 @@ def artefacts(tmp_path_factory):
     root = tmp_path_factory.mktemp("packaging")
     source = root / "src"
     shutil.copytree(REPO, source, ignore=COPY_IGNORE)
+    for name in DOCS_OUTPUTS:  # present whether or not the docs were built in this checkout
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text("a build output\n")
     dist = root / "dist"
     _run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)], "python -m build",
          env=_environ(), cwd=root, timeout=BUILD_TIMEOUT)  # fmt: skip
@@ -97,6 +102,8 @@ def test_the_sdist_carries_the_licence_and_the_whole_test_suite(artefacts):
     present = {str(p.relative_to(REPO)) for p in (REPO / "tests").rglob("*.py") if "__pycache__" not in p.parts}
     assert present <= members, f"test files left out of the sdist: {sorted(present - members)}"
     assert not [name for name in members if "__pycache__" in name or name.endswith((".pyc", ".nbi", ".nbc"))]
+    assert not [name for name in members if name in DOCS_OUTPUTS], "docs build outputs went into the sdist"
+    assert {"docs/conf.py", "docs/tutorial.rst", "docs/_ext/fastmlp_docs.py"} <= members  # the sources did
 
 
 def _collected(done):
