@@ -57,11 +57,6 @@ nitpick_ignore_regex = [
     # they are its implementation, not API, and have no page.
     ("py:mod", r"fastmlp\.cli\.\w+"),
 ]
-# Docstrings of fastmlp that refer to private code, which this documentation does not cover. Each is a docstring to
-# fix in fastmlp/ (then drop its line here):
-# - fastmlp/training.py, the module docstring: :meth:`fastmlp._engine.Engine.train_epoch` should be a literal,
-#   ``fastmlp._engine.Engine.train_epoch``, as private modules have no page.
-nitpick_ignore = [("py:meth", "fastmlp._engine.Engine.train_epoch")]
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"fastmlp {release}"

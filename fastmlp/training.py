@@ -1,7 +1,7 @@
 """Training: the Python loop over epochs around the compiled epoch kernel.
 
 Python decides, once per epoch, the learning rate, the batch order, early stopping and what to record; one compiled
-call (through :meth:`fastmlp._engine.Engine.train_epoch`) runs every batch of the epoch: gather, forward, backward,
+call (through ``fastmlp._engine.Engine.train_epoch``) runs every batch of the epoch: gather, forward, backward,
 update. :meth:`Model.fit` checks the arguments and prepares the data; this module runs the epochs.
 """
 
