@@ -18,11 +18,12 @@ from . import _codes
 from ._jit import backward as _backward
 from ._jit import forward as _forward
 from ._jit import losses as _losses
+from ._jit import sparse as _sparse
 from ._jit import train as _train
 from ._jit.checks import all_finite as _all_finite
 from ._layout import Layout
 
-__all__ = ["INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite"]
+__all__ = ["CSR", "INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite"]
 
 PREDICTED = _forward.PREDICTED
 """What :meth:`Engine.predict_into` returns when it wrote finite outputs."""
@@ -34,6 +35,40 @@ INPUT_NOT_FINITE = _forward.INPUT_NOT_FINITE
 def all_finite(flat):
     """Return True when the 1-D, C-contiguous float32/float64 array ``flat`` holds no NaN and no +-inf."""
     return bool(_all_finite(flat))
+
+
+class CSR(NamedTuple):
+    """A sparse input matrix in the kernels' form: CSR arrays of the model's dtype and int64 indices.
+
+    Attributes
+    ----------
+    data : ndarray
+        The stored values, finite.
+    indices : ndarray of int64
+        Their columns.
+    indptr : ndarray of int64
+        Row ``i``'s entries are ``data[indptr[i]:indptr[i + 1]]``.
+    shape : tuple of int
+        ``(n_rows, n_features)``.
+    """
+
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    shape: tuple
+
+    @property
+    def arrays(self):
+        """``(data, indices, indptr)``, as the kernels take them."""
+        return (self.data, self.indices, self.indptr)
+
+    def take(self, rows):
+        """Return the matrix of rows ``rows`` (an int array), in that order."""
+        starts, ends = self.indptr[rows], self.indptr[rows + 1]
+        lengths = ends - starts
+        indptr = np.concatenate(([0], np.cumsum(lengths))).astype(np.int64)
+        entries = np.repeat(starts - indptr[:-1], lengths) + np.arange(indptr[-1], dtype=np.int64)
+        return CSR(self.data[entries], self.indices[entries], indptr, (len(rows), self.shape[1]))
 
 
 class Workspace(NamedTuple):
@@ -94,6 +129,14 @@ class Engine:
         else:
             self.metric_code = _codes.METRIC_SQUARED_ERROR
         self.hidden_width = int(lay.aoff[-2])
+        if lay.n_layers > 1:
+            # The network without its first layer, for the dense layers after a sparse first one: the same
+            # absolute offsets into params, and workspace offsets that start after the first layer's block.
+            sizes_, woff, boff, aoff, codes = self.net
+            self.subnet = tuple(np.ascontiguousarray(a) for a in (sizes_[1:], woff[1:], boff[1:], aoff[1:] - aoff[1],
+                                                                   codes[1:]))  # fmt: skip
+        else:
+            self.subnet = self.net  # not read by the kernels, which need a tuple of this type all the same
 
     # ----------------------------------------------------------------------------------------------------------
     # Buffers
@@ -162,13 +205,47 @@ class Engine:
             _backward.add_weight_penalty_gradient(params, lay.sizes, lay.woff, alpha / weight_total, grads)
         return float(loss)
 
+    # ----------------------------------------------------------------------------------------------------------
+    # A sparse first layer (CSR input)
+    def sparse_forward_loss(self, params, X, rows, Y, w, ws):
+        """As :meth:`forward_loss`, for the rows ``rows`` of the :class:`CSR` matrix ``X``."""
+        _sparse.sparse_forward(X.arrays, rows, params, self.net, self.subnet, self.bias, ws.zs, ws.acts)
+        m = rows.shape[0]
+        A_out = self.output_block(ws.acts, m)
+        total = _losses.loss_sum(self.loss_code, self.output_block(ws.zs, m), A_out, Y, w)
+        return A_out, float(total)
+
+    def sparse_predict_into(self, params, X, rows, first, hidden, out):
+        """As :meth:`predict_into`, for the rows ``rows`` of the :class:`CSR` matrix ``X`` (inputs checked)."""
+        return _sparse.sparse_predict_into(X.arrays, rows, params, self.net, self.subnet, self.bias, first, hidden, out)
+
+    def first_buffer(self, rows, dtype):
+        """The buffer :meth:`sparse_predict_into` needs for the first layer's activations."""
+        return np.empty(rows * int(self.layout.sizes[1]), dtype=dtype)
+
+    def sparse_loss_and_gradient(self, params, X, Y, w, alpha, ws, grads):
+        """As :meth:`loss_and_gradient`, for every row of the :class:`CSR` matrix ``X``."""
+        rows = np.arange(X.shape[0], dtype=np.int64)
+        _sparse.sparse_forward(X.arrays, rows, params, self.net, self.subnet, self.bias, ws.zs, ws.acts)
+        loss = _sparse.sparse_backward(
+            X.arrays, rows, Y, w, params, self.net, self.subnet, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts,
+            grads, ws.wt,
+        )  # fmt: skip
+        if alpha:
+            weight_total = float(np.sum(w, dtype=np.float64))
+            lay = self.layout
+            loss += self.penalty(params, alpha, weight_total)
+            _backward.add_weight_penalty_gradient(params, lay.sizes, lay.woff, alpha / weight_total, grads)
+        return float(loss)
+
     def train_epoch(self, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators, norms):
         """Run one training epoch in one compiled call; return its loss (see ``fastmlp._jit.train.train_epoch``).
 
         Parameters
         ----------
         X, Y, w, order, batch_size
-            The data in the kernels' form, the rows to visit in order, and the rows per step.
+            The data in the kernels' form (``X`` an array or a :class:`CSR` matrix), the rows to visit in order,
+            and the rows per step.
         optimizer : tuple
             ``(code, hyper)``: the optimizer's kernel code and its float64 hyperparameter array.
         vectors : tuple of ndarray
@@ -186,6 +263,12 @@ class Engine:
         """
         code, hyper = optimizer
         metric_acc, norms_acc = accumulators
+        if isinstance(X, CSR):
+            loss = _sparse.train_epoch_sparse(
+                X.arrays, Y, w, order, batch_size, self.net, self.subnet, self.loss_code, self.bias, code, hyper,
+                vectors, step, tuple(ws), batch, self.metric_code, norms, metric_acc, norms_acc,
+            )  # fmt: skip
+            return float(loss)
         loss = _train.train_epoch(
             X, Y, w, order, batch_size, self.net, self.loss_code, self.bias, code, hyper, vectors, step, tuple(ws),
             batch, self.metric_code, norms, metric_acc, norms_acc,

@@ -13,6 +13,7 @@ import os
 import numpy as np
 
 from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, OUTPUT_LOSSES
+from ._engine import CSR
 from ._engine import all_finite as _all_finite
 
 __all__ = [
@@ -45,12 +46,14 @@ __all__ = [
     "check_sample_weight",
     "check_seed",
     "check_sizes",
+    "check_sparse_features",
     "check_tol",
     "check_validation",
     "check_weight_total",
     "class_labels",
     "class_weight_rows",
     "encode_targets",
+    "is_sparse",
     "to_kernel_array",
 ]
 
@@ -499,3 +502,31 @@ def check_epoch_order(order, n_rows):
     if n_rows and (order.min() < 0 or order.max() >= n_rows or not (np.bincount(order, minlength=n_rows) == 1).all()):
         raise ValueError(f"shuffle must return a permutation of range({n_rows}): every row exactly once.")
     return np.ascontiguousarray(order, dtype=np.int64)
+
+
+def is_sparse(X):
+    """Whether ``X`` is a SciPy sparse matrix or array."""
+    import scipy.sparse
+
+    return scipy.sparse.issparse(X)
+
+
+def check_sparse_features(X, n_features, dtype, name="X"):
+    """Validate a SciPy sparse input (CSR or CSC, matrix or array) and return it as a :class:`CSR` of ``dtype``.
+
+    Only the stored entries are converted (CSC is transposed to CSR): the matrix is never densified.
+    """
+    if X.ndim != 2:
+        raise ValueError(f"{name} must be 2-D of shape (n_samples, {n_features}); got {X.ndim}-D shape {X.shape}.")
+    if X.format not in ("csr", "csc"):
+        raise TypeError(f"{name} is a sparse {X.format.upper()} matrix; give CSR or CSC ({name}.tocsr()).")
+    if X.shape[0] == 0:
+        raise ValueError(f"{name} is empty: 0 samples (shape={X.shape}); at least 1 is required.")
+    if X.shape[1] != n_features:
+        raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features} (sizes[0]).")
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"{name} must hold real numbers; got a sparse matrix of dtype {X.dtype}.")
+    X = X.tocsr()
+    data = to_kernel_array(X.data, dtype)
+    assert_all_finite(data, name)
+    return CSR(data, X.indices.astype(np.int64), X.indptr.astype(np.int64), tuple(int(n) for n in X.shape))

@@ -303,7 +303,8 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def _fit_lbfgs(self, X, Y, sample_weight):
         model = self.model_
-        X = v.to_kernel_array(X, model.dtype)
+        sparse = v.is_sparse(X)
+        X = v.check_sparse_features(X, X.shape[1], model.dtype) if sparse else v.to_kernel_array(X, model.dtype)
         Y = v.to_kernel_array(Y, model.dtype)
         w = np.ones(X.shape[0], dtype=model.dtype) if sample_weight is None else sample_weight.astype(model.dtype)
         engine = Engine(model.sizes, model.hidden, model.output, model.bias)
@@ -318,7 +319,10 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             else:
                 np.copyto(model.params, x, casting="unsafe")
                 params = model.params
-            loss = engine.loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
+            if sparse:
+                loss = engine.sparse_loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
+            else:
+                loss = engine.loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
             return loss, grads.astype(np.float64)  # scipy keeps the returned gradient: hand it a fresh array
 
         result = scipy.optimize.minimize(
@@ -444,7 +448,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def _predict_outputs(self, X):
         check_is_fitted(self, "model_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
         return self.model_.predict(X)
 
     def _check_stochastic(self):
@@ -456,7 +460,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = True
         return tags
 
 
@@ -535,8 +539,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
-            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), reset=reset
-        )
+            self, X, y, multi_output=True, y_numeric=True, dtype=(np.float64, np.float32), reset=reset,
+            accept_sparse=["csr", "csc"],
+        )  # fmt: skip
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
@@ -592,7 +597,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     """
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset)
+        X, y = validate_data(
+            self, X, y, multi_output=True, dtype=(np.float64, np.float32), reset=reset, accept_sparse=["csr", "csc"]
+        )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):

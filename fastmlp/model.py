@@ -388,7 +388,20 @@ class Model:
 
     # ----------------------------------------------------------------------------------------------------------
     # Computation
-    def _kernel_inputs(self, X, name="X"):
+    def _kernel_inputs(self, X, name="X", sparse=False):
+        """``X`` validated, scaled and in the kernels' form; a sparse ``X`` as a CSR when ``sparse``, else dense."""
+        if v.is_sparse(X):
+            if self._scaling is not None:
+                raise ValueError(
+                    f"{name} is sparse, and this model's input scaling would make it dense: scale the data itself, "
+                    "or remove the scaling (set_input_scaling(None, None))."
+                )
+            csr = v.check_sparse_features(X, self._sizes[0], self._dtype, name)
+            if sparse:
+                return csr
+            # One batch (forward, gradients): densified, within the memory check.
+            v.check_memory(csr.shape[0] * csr.shape[1], self._dtype, f"{name} made dense", f"the rows of {name}")
+            X = X.toarray()
         X = v.check_features(X, self._sizes[0], name)
         if self._scaling is not None:
             v.assert_all_finite(X, name)
@@ -473,7 +486,8 @@ class Model:
             hidden = self._engine.hidden_buffer(X.shape[0], self._dtype)
             if self._engine.predict_into(self._params, X, hidden, result, True) == _engine.PREDICTED:
                 return result
-        X = v.check_features(X, self._sizes[0])
+        sparse = v.is_sparse(X)
+        X = self._kernel_inputs(X, sparse=True) if sparse else v.check_features(X, self._sizes[0])
         rows = DEFAULT_CHUNK_ROWS if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
         n = X.shape[0]
         shape = (n, self._sizes[-1])
@@ -487,7 +501,7 @@ class Model:
                 f"out must be a writable array of shape {shape} and dtype {self._dtype}; got shape {out.shape}, "
                 f"dtype {out.dtype}{'' if out.flags.writeable else ', read-only'}."
             )
-        elif np.may_share_memory(out, X) and _overlap(out, X):
+        elif not sparse and np.may_share_memory(out, X) and _overlap(out, X):
             # The kernel would overwrite rows of X before reading them (a model without hidden layers writes its
             # outputs while it reads its inputs).
             raise ValueError("out must not share memory with X: give a separate array.")
@@ -496,10 +510,15 @@ class Model:
         direct = out.flags.c_contiguous
         out_buf = None if direct else np.empty((min(rows, n), shape[1]), dtype=self._dtype)
         hidden_buf = self._engine.hidden_buffer(min(rows, n), self._dtype)
-        for start, chunk in self._chunks(X, rows):
-            m = chunk.shape[0]
+        first_buf = self._engine.first_buffer(min(rows, n), self._dtype) if sparse else None
+        for start, chunk in self._chunks(X, rows, prepared=sparse):
+            m = chunk.shape[0] if not sparse else len(chunk)
             target = np.asarray(out[start : start + m]) if direct else out_buf[:m]
-            if self._engine.predict_into(self._params, chunk, hidden_buf, target, False) != _engine.PREDICTED:
+            if sparse:
+                status = self._engine.sparse_predict_into(self._params, X, chunk, first_buf, hidden_buf, target)
+            else:
+                status = self._engine.predict_into(self._params, chunk, hidden_buf, target, False)
+            if status != _engine.PREDICTED:
                 self._check_outputs(target, "X")
             if not direct:
                 out[start : start + m] = target
@@ -513,6 +532,10 @@ class Model:
         map, say) is never copied whole.
         """
         n = X.shape[0]
+        if isinstance(X, _engine.CSR):  # a sparse matrix, checked already: its chunks are runs of row numbers
+            for start in range(0, n, rows):
+                yield start, np.arange(start, min(start + rows, n), dtype=np.int64)
+            return
         plain = X.dtype == self._dtype and X.flags.c_contiguous and X.flags.writeable and self._scaling is None
         direct = prepared or plain
         buffer = None if direct else np.empty((min(rows, n), self._sizes[0]), dtype=self._dtype)
@@ -592,9 +615,15 @@ class Model:
         out = np.empty((n, self._sizes[-1]), dtype=self._dtype)
         ws = self._engine.workspace(min(rows, n), self._dtype, backward=False)
         total = 0.0
+        sparse = isinstance(X, _engine.CSR)
         for start, chunk in self._chunks(X, rows, name, prepared):
-            stop = start + chunk.shape[0]
-            A_out, chunk_total = self._engine.forward_loss(self._params, chunk, Y[start:stop], w[start:stop], ws)
+            stop = start + len(chunk)
+            if sparse:
+                A_out, chunk_total = self._engine.sparse_forward_loss(
+                    self._params, X, chunk, Y[start:stop], w[start:stop], ws
+                )
+            else:
+                A_out, chunk_total = self._engine.forward_loss(self._params, chunk, Y[start:stop], w[start:stop], ws)
             self._check_outputs(A_out, name)
             out[start:stop] = A_out
             total += chunk_total
@@ -629,12 +658,13 @@ class Model:
             The (weighted) mean of ``1/2 sum_j (y_j - a_j)^2`` (identity), of the binary cross-entropy summed over
             outputs (sigmoid), or of the cross-entropy (softmax), plus the penalty.
         """
-        X = v.check_features(X, self._sizes[0])
+        sparse = v.is_sparse(X)
+        X = self._kernel_inputs(X, sparse=True) if sparse else v.check_features(X, self._sizes[0])
         Y = self._targets(y, X.shape[0])
         w = v.check_sample_weight(sample_weight, X.shape[0], self._dtype)
         alpha = v.check_alpha(alpha)
         rows = None if chunk_size is None else v.check_int(chunk_size, "chunk_size", 1)
-        _, loss = self._output_and_loss(X, Y, w, chunk_size=rows)
+        _, loss = self._output_and_loss(X, Y, w, chunk_size=rows, prepared=sparse)
         return self._finite_loss(loss + self._engine.penalty(self._params, alpha, _total_weight(w)), alpha)
 
     def _finite_loss(self, loss, alpha):
@@ -688,8 +718,11 @@ class Model:
         )
 
     def _training_data(self, X, y, sample_weight, class_weight):
-        """Validate and convert the training data: ``(X, Y, w)`` as kernel arrays, ``w`` with a positive sum."""
-        X = self._kernel_inputs(X)
+        """Validate and convert the training data: ``(X, Y, w)`` as kernel arrays, ``w`` with a positive sum.
+
+        A sparse ``X`` stays sparse (a :class:`fastmlp._engine.CSR`): the epochs read its stored entries alone.
+        """
+        X = self._kernel_inputs(X, sparse=True)
         Y = self._targets(y, X.shape[0])
         w = v.check_sample_weight(sample_weight, X.shape[0], self._dtype)
         extra = v.class_weight_rows(class_weight, self._output, self._sizes[-1], y)
@@ -790,7 +823,7 @@ class Model:
         if validation_fraction is not None:
             data, val = _training.split_validation(*data, validation_fraction, rng)
         elif validation is not None:
-            X_val = self._kernel_inputs(validation[0], name="validation X")  # checked before any epoch runs
+            X_val = self._kernel_inputs(validation[0], name="validation X", sparse=True)  # before any epoch runs
             val = (X_val, self._targets(validation[1], X_val.shape[0], name="validation y"), None)
         state = _training.TrainState.fresh(self.n_params, self._dtype, optimizer, epochs)
         try:

@@ -14,6 +14,7 @@ import numpy as np
 
 from . import _codes
 from . import _validation as v
+from ._engine import CSR
 from ._plateau import Plateau
 
 __all__ = ["EarlyStopping", "History", "TrainingDivergedError", "TrainingSummary"]
@@ -296,12 +297,16 @@ def split_validation(X, Y, w, fraction, rng):
         )
     order = rng.permutation(n)
     train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    if isinstance(X, CSR):
+        X_train, X_val = X.take(train), X.take(val)
+    else:
+        X_train, X_val = X[train], X[val]
     if not (w[train] > 0).any() or not (w[val] > 0).any():
         raise ValueError(
             f"validation_fraction={fraction} leaves the {'training' if not (w[train] > 0).any() else 'validation'} "
             "rows with zero total sample_weight; give validation data explicitly or use another seed or fraction."
         )
-    return (X[train], Y[train], w[train]), (X[val], Y[val], w[val])
+    return (X_train, Y[train], w[train]), (X_val, Y[val], w[val])
 
 
 class _Trainer:
@@ -316,8 +321,9 @@ class _Trainer:
         self.nb = min(batch_size, self.X.shape[0])
         dtype = params.dtype
         n_in, n_out = self.X.shape[1], self.Y.shape[1]
+        sparse = isinstance(self.X, CSR)  # its batches are read in place
         self.batch = (
-            np.empty(self.nb * n_in, dtype=dtype),
+            np.empty(0 if sparse else self.nb * n_in, dtype=dtype),
             np.empty(self.nb * n_out, dtype=dtype),
             np.empty(self.nb, dtype=dtype),
         )

@@ -22,7 +22,6 @@ PRIVATE_STATE = {
 """Tests that read scikit-learn's private state, which fastmlp's estimators do not have: skipped."""
 
 NOT_YET = {
-    "test_sparse_matrices": "fastmlp's estimators do not take sparse input yet",
     "test_mlp_vs_poisson_glm_equivalent": "fastmlp's MLPRegressor has no loss='poisson' yet",
 }
 """Tests of features fastmlp lacks: strict expected failures, so that one that starts passing must be moved."""

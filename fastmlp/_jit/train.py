@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "27d864bbbb6285d22787aff1ec2a3bca39be437e0248e87dbc8adbaea2f9794c"
+_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -86,6 +86,16 @@ def accumulate_metric(metric_code, A, Y, w, acc):
                 right &= (A[i, j] >= 0.5) == (Y[i, j] >= 0.5)
             if right:
                 acc[0] += w[i]
+
+
+@jit
+def accumulate_norms(grads, sizes, woff, norms_acc):
+    """Add each layer's weight-gradient norm ``||dJ/dW_k||`` to ``norms_acc[k]`` (modified in place)."""
+    for k in range(woff.shape[0]):
+        squares = 0.0
+        for i in range(woff[k], woff[k] + sizes[k] * sizes[k + 1]):
+            squares += grads[i] * grads[i]
+        norms_acc[k] += math.sqrt(squares)
 
 
 @jit
@@ -186,10 +196,6 @@ def train_epoch(
             add_weight_penalty_gradient(params, sizes, woff, alpha / batch_weight, grads)
         accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
         if record_norms:
-            for k in range(woff.shape[0]):
-                squares = 0.0
-                for i in range(woff[k], woff[k] + sizes[k] * sizes[k + 1]):
-                    squares += grads[i] * grads[i]
-                norms_acc[k] += math.sqrt(squares)
+            accumulate_norms(grads, sizes, woff, norms_acc)
         optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step)
     return total / total_weight if total_weight > 0.0 else 0.0

@@ -1,0 +1,192 @@
+"""A sparse first layer: inputs in CSR form (``data``, ``indices``, ``indptr``), the rest of the network dense.
+
+Only the first layer touches ``X``: its pre-activations are ``X_rows @ W_0`` computed from the stored entries
+alone, and its weight gradient ``X_rows.T @ delta_0`` is scattered from them, so a batch costs ``nnz * n_1`` there
+instead of ``m * n_0 * n_1``, and ``X`` is never densified. Layers 1 and on run through the dense kernels, on a
+"sub-network" whose layout (``subnet``) is the network's without its first layer: the same absolute offsets into
+``params`` and the workspaces, so the dense kernels write exactly where the full network's layer views are.
+"""
+
+from ._config import jit
+from .activations import add_bias_and_activate, multiply_by_derivative
+from .backward import (
+    add_weight_penalty_gradient,
+    backward,
+    delta_times_weights_t,
+    sum_rows,
+    weight_square_sum,
+)
+from .checks import all_finite
+from .forward import OUTPUT_NOT_FINITE, PREDICTED, forward, predict_into
+from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
+from .losses import loss_sum, output_delta, weight_sum
+from .optimizers import HYPER_ALPHA, optimizer_step
+from .train import accumulate_metric, accumulate_norms, gather_rows
+
+_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
+
+
+@jit
+def sparse_times_dense(data, indices, indptr, rows, W, Z):
+    """Write ``Z[i] = sum_p data[p] * W[indices[p]]`` over the stored entries ``p`` of CSR row ``rows[i]``.
+
+    ``Z`` (shape ``(len(rows), W.shape[1])``) is modified in place.
+    """
+    m, n = Z.shape
+    for i in range(m):
+        for j in range(n):
+            Z[i, j] = 0.0
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            x = data[p]
+            c = indices[p]
+            for j in range(n):
+                Z[i, j] += x * W[c, j]
+
+
+@jit
+def sparse_t_times_dense(data, indices, indptr, rows, D, G):
+    """Write ``G = X_rows.T @ D``, scattering each stored entry's row of ``D``. ``G`` is modified in place."""
+    n_in, n = G.shape
+    for c in range(n_in):
+        for j in range(n):
+            G[c, j] = 0.0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            x = data[p]
+            c = indices[p]
+            for j in range(n):
+                G[c, j] += x * D[i, j]
+
+
+@jit(inline=True)
+def _first_bias(params, sizes, boff, use_bias):
+    if use_bias:
+        return bias_view(params, sizes, boff, 0)
+    return params[:0]
+
+
+@jit
+def sparse_forward(csr, rows, params, net, subnet, use_bias, zs, acts):
+    """The forward pass of CSR rows ``rows``, keeping every layer's Z and A (as :func:`forward.forward` does).
+
+    Parameters
+    ----------
+    csr : tuple of ndarray
+        ``(data, indices, indptr)`` of the input matrix, indices and indptr int64, data of the params' dtype.
+    rows : ndarray of int64
+        The rows of the batch.
+    params, net, use_bias, zs, acts
+        As for :func:`fastmlp._jit.forward.forward`.
+    subnet : tuple of ndarray of int64
+        ``net`` without its first layer (its ``aoff`` shifted to start at 0); unused for a one-layer network.
+    """
+    data, indices, indptr = csr
+    sizes, woff, boff, aoff, codes = net
+    m = rows.shape[0]
+    Z0 = layer_view(zs, sizes, aoff, m, 0)
+    A0 = layer_view(acts, sizes, aoff, m, 0)
+    sparse_times_dense(data, indices, indptr, rows, weight_view(params, sizes, woff, 0), Z0)
+    add_bias_and_activate(codes[0], use_bias, _first_bias(params, sizes, boff, use_bias), Z0, A0)
+    if sizes.shape[0] > 2:
+        offset = m * aoff[1]
+        forward(A0, params, subnet, use_bias, zs[offset:], acts[offset:])
+
+
+@jit
+def sparse_backward(csr, rows, Y, w, params, net, subnet, loss_code, use_bias, zs, acts, dlts, grads, wt):
+    """Backpropagate CSR rows ``rows`` after :func:`sparse_forward`; return the batch's loss.
+
+    As :func:`fastmlp._jit.backward.backward`, with the first layer's weight gradient scattered from the stored
+    entries. ``grads`` and ``dlts`` are modified in place.
+    """
+    data, indices, indptr = csr
+    sizes, woff, boff, aoff, codes = net
+    m = rows.shape[0]
+    delta0 = layer_view(dlts, sizes, aoff, m, 0)
+    if sizes.shape[0] > 2:
+        A0 = layer_view(acts, sizes, aoff, m, 0)
+        offset = m * aoff[1]
+        loss = backward(A0, Y, w, params, subnet, loss_code, use_bias, zs[offset:], acts[offset:], dlts[offset:],
+                        grads, wt)  # fmt: skip
+        delta_times_weights_t(layer_view(dlts, sizes, aoff, m, 1), weight_view(params, sizes, woff, 1), wt, delta0)
+        multiply_by_derivative(codes[0], layer_view(zs, sizes, aoff, m, 0), A0, delta0)
+    else:
+        w_sum = weight_sum(w)
+        Z_out = layer_view(zs, sizes, aoff, m, 0)
+        A_out = layer_view(acts, sizes, aoff, m, 0)
+        output_delta(A_out, Y, w, 1.0 / w_sum, delta0)
+        loss = loss_sum(loss_code, Z_out, A_out, Y, w) / w_sum
+    sparse_t_times_dense(data, indices, indptr, rows, delta0, weight_view(grads, sizes, woff, 0))
+    if use_bias:
+        sum_rows(delta0, bias_view(grads, sizes, boff, 0))
+    return loss
+
+
+@jit
+def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden, out):
+    """Write the outputs for CSR rows ``rows`` into ``out``; return PREDICTED or OUTPUT_NOT_FINITE.
+
+    ``first`` holds the first layer's activations (at least ``len(rows) * sizes[1]`` values; unused without hidden
+    layers) and ``hidden`` the later hidden layers' (as :func:`fastmlp._jit.forward.predict_into`).
+    """
+    data, indices, indptr = csr
+    sizes, woff, boff, aoff, codes = net
+    m = rows.shape[0]
+    b0 = _first_bias(params, sizes, boff, use_bias)
+    if sizes.shape[0] == 2:
+        sparse_times_dense(data, indices, indptr, rows, weight_view(params, sizes, woff, 0), out)
+        add_bias_and_activate(codes[0], use_bias, b0, out, out)
+        return PREDICTED if all_finite(flat_view(out)) else OUTPUT_NOT_FINITE
+    A0 = matrix_view(first, 0, m, sizes[1])
+    sparse_times_dense(data, indices, indptr, rows, weight_view(params, sizes, woff, 0), A0)
+    add_bias_and_activate(codes[0], use_bias, b0, A0, A0)
+    return predict_into(A0, params, subnet, use_bias, hidden, out, False)
+
+
+@jit
+def train_epoch_sparse(
+    csr, Y, w, order, batch_size, net, subnet, loss_code, use_bias, opt_code, hyper, vectors, step, workspace, batch,
+    metric_code, record_norms, metric_acc, norms_acc,
+):  # fmt: skip
+    """One training epoch over CSR input: :func:`fastmlp._jit.train.train_epoch` with a sparse first layer.
+
+    The arguments are those of ``train_epoch`` but ``csr`` (``(data, indices, indptr)``, as for
+    :func:`sparse_forward`) for ``X`` and ``subnet`` (as for :func:`sparse_forward`); the batch buffer for ``X``
+    in ``batch`` is not used, since the rows are read in place through ``order``.
+    """
+    sizes, woff, _, aoff, _ = net
+    params, grads, state1, state2 = vectors
+    zs, acts, dlts, wt = workspace
+    _, yb, wb = batch
+    n = order.shape[0]
+    n_out = sizes[sizes.shape[0] - 1]
+    last = sizes.shape[0] - 2
+    alpha = hyper[HYPER_ALPHA]
+    total = 0.0
+    total_weight = 0.0
+    for start in range(0, n, batch_size):
+        m = min(batch_size, n - start)
+        rows = order[start : start + m]
+        Yb = matrix_view(yb, 0, m, n_out)
+        w_batch = wb[:m]
+        gather_rows(Y, rows, Yb)
+        for i in range(m):
+            w_batch[i] = w[rows[i]]
+        batch_weight = weight_sum(w_batch)
+        if batch_weight <= 0.0:
+            continue
+        sparse_forward(csr, rows, params, net, subnet, use_bias, zs, acts)
+        loss = sparse_backward(csr, rows, Yb, w_batch, params, net, subnet, loss_code, use_bias, zs, acts, dlts, grads,
+                               wt)  # fmt: skip
+        total += loss * batch_weight
+        total_weight += batch_weight
+        if alpha != 0.0:
+            total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
+            add_weight_penalty_gradient(params, sizes, woff, alpha / batch_weight, grads)
+        accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
+        if record_norms:
+            accumulate_norms(grads, sizes, woff, norms_acc)
+        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step)
+    return total / total_weight if total_weight > 0.0 else 0.0
