@@ -109,7 +109,7 @@ def _loss_and_output_delta(reps, loss_code, sizes, aoff, zs, acts, Y, w, dlts, m
 @njit
 def _optimizer(reps, hyper, sizes, woff, grads, params, state, step):
     for _ in range(reps):
-        _opt.optimizer_step(_opt.OPT_SGD, hyper, sizes, woff, grads, params, state, state, step)
+        _opt.optimizer_step(_opt.OPT_SGD, hyper, sizes, woff, grads, params, state, state, step, 0.0)
 
 
 @njit

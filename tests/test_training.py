@@ -515,7 +515,7 @@ def test_float32_momentum_just_below_one_still_decays():
     params, grads = np.zeros(3, np.float32), np.zeros(3, np.float32)
     velocity = np.ones(3, np.float32)
     layout = np.array([1, 3], dtype=np.int64), np.array([0], dtype=np.int64)
-    kernel.optimizer_step(kernel.OPT_SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64))
+    kernel.optimizer_step(kernel.OPT_SGD, hyper, *layout, grads, params, velocity, velocity, np.zeros(1, np.int64), 0.0)
     assert np.all(velocity == np.nextafter(np.float32(1), np.float32(0)))
     assert np.all(params == velocity)
 

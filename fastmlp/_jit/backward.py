@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
+_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
 
 
 @jit
@@ -51,13 +51,25 @@ def sum_rows(D, out):
 
 @jit
 def weight_square_sum(params, sizes, woff):
-    """Return the sum of squares of every weight (biases excluded), in float64."""
-    total = 0.0
+    """Return the sum of squares of every weight (biases excluded), in float64.
+
+    Four running sums, as :func:`fastmlp._jit.losses.weight_sum` keeps, so that the dependent additions do not set
+    the pace: a model of millions of weights pays this every batch that has an L2 penalty.
+    """
+    s0 = s1 = s2 = s3 = 0.0
     for k in range(woff.shape[0]):
-        start = woff[k]
-        for i in range(start, start + sizes[k] * sizes[k + 1]):
-            total += params[i] * params[i]
-    return total
+        i = woff[k]
+        stop = i + sizes[k] * sizes[k + 1]
+        while i + 4 <= stop:
+            s0 += params[i] * params[i]
+            s1 += params[i + 1] * params[i + 1]
+            s2 += params[i + 2] * params[i + 2]
+            s3 += params[i + 3] * params[i + 3]
+            i += 4
+        while i < stop:
+            s0 += params[i] * params[i]
+            i += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 @jit

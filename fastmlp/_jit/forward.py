@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
+_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
 
 
 @jit(inline=True)

@@ -10,7 +10,6 @@ instead of ``m * n_0 * n_1``, and ``X`` is never densified. Layers 1 and on run 
 from ._config import jit
 from .activations import add_bias_and_activate, multiply_by_derivative
 from .backward import (
-    add_weight_penalty_gradient,
     backward,
     delta_times_weights_t,
     sum_rows,
@@ -23,7 +22,7 @@ from .losses import loss_sum, output_delta, weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 from .train import accumulate_metric, accumulate_norms, gather_rows
 
-_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
+_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
 
 
 @jit
@@ -182,11 +181,13 @@ def train_epoch_sparse(
                                wt)  # fmt: skip
         total += loss * batch_weight
         total_weight += batch_weight
+        penalty = 0.0
         if alpha != 0.0:
+            # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
             total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
-            add_weight_penalty_gradient(params, sizes, woff, alpha / batch_weight, grads)
+            penalty = alpha / batch_weight
         accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
         if record_norms:
-            accumulate_norms(grads, sizes, woff, norms_acc)
-        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step)
+            accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
+        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
     return total / total_weight if total_weight > 0.0 else 0.0

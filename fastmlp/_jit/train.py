@@ -3,13 +3,13 @@
 import math
 
 from ._config import jit
-from .backward import add_weight_penalty_gradient, backward, weight_square_sum
+from .backward import backward, weight_square_sum
 from .forward import forward
 from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "d6c576e991cd694cba405e8862e9b7540529f757bbb4864c59aa9297472c91c2"
+_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -89,12 +89,13 @@ def accumulate_metric(metric_code, A, Y, w, acc):
 
 
 @jit
-def accumulate_norms(grads, sizes, woff, norms_acc):
-    """Add each layer's weight-gradient norm ``||dJ/dW_k||`` to ``norms_acc[k]`` (modified in place)."""
+def accumulate_norms(grads, params, sizes, woff, penalty, norms_acc):
+    """Add each layer's weight-gradient norm ``||dJ/dW_k + penalty * W_k||`` to ``norms_acc[k]`` (in place)."""
     for k in range(woff.shape[0]):
         squares = 0.0
         for i in range(woff[k], woff[k] + sizes[k] * sizes[k + 1]):
-            squares += grads[i] * grads[i]
+            g = grads[i] + penalty * params[i]
+            squares += g * g
         norms_acc[k] += math.sqrt(squares)
 
 
@@ -191,11 +192,13 @@ def train_epoch(
         loss = backward(Xb, Yb, w_batch, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt)
         total += loss * batch_weight
         total_weight += batch_weight
+        penalty = 0.0
         if alpha != 0.0:
+            # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
             total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
-            add_weight_penalty_gradient(params, sizes, woff, alpha / batch_weight, grads)
+            penalty = alpha / batch_weight
         accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
         if record_norms:
-            accumulate_norms(grads, sizes, woff, norms_acc)
-        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step)
+            accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
+        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
     return total / total_weight if total_weight > 0.0 else 0.0
