@@ -8,7 +8,6 @@ Differences from scikit-learn, all deliberate:
 
 - ``partial_fit`` exists only for the stochastic solvers, for both estimators (scikit-learn's regressor offers it
   for "lbfgs" too, then fails).
-- Sparse input is not accepted yet: densify it first.
 - ``loss_`` and ``loss_curve_`` of a multi-output regressor are ``1/2 * sum over outputs`` of the squared error
   (the loss whose gradient both libraries follow); scikit-learn reports the mean over outputs instead.
 - Extras: ``dtype`` (None follows ``X``: float32 stays float32, anything else becomes float64, as scikit-learn
