@@ -266,7 +266,7 @@ class Engine:
         if isinstance(X, CSR):
             loss = _sparse.train_epoch_sparse(
                 X.arrays, Y, w, order, batch_size, self.net, self.subnet, self.loss_code, self.bias, code, hyper,
-                vectors, step, tuple(ws), batch, self.metric_code, norms, metric_acc, norms_acc,
+                vectors, step, tuple(ws), batch, self.metric_code, norms, (metric_acc, norms_acc),
             )  # fmt: skip
             return float(loss)
         loss = _train.train_epoch(

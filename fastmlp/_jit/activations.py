@@ -9,7 +9,7 @@ import math
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
+_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1

@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
+_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
 
 
 @jit

@@ -22,7 +22,7 @@ from .losses import loss_sum, output_delta, weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 from .train import accumulate_metric, accumulate_norms, gather_rows
 
-_KERNEL_SALT = "b54b39ae5de37a0f313105a46688a4f74c40b11a95e21f4af2b22b51ccbc09c7"
+_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
 
 
 @jit
@@ -147,14 +147,16 @@ def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden,
 @jit
 def train_epoch_sparse(
     csr, Y, w, order, batch_size, net, subnet, loss_code, use_bias, opt_code, hyper, vectors, step, workspace, batch,
-    metric_code, record_norms, metric_acc, norms_acc,
+    metric_code, record_norms, accumulators,
 ):  # fmt: skip
     """One training epoch over CSR input: :func:`fastmlp._jit.train.train_epoch` with a sparse first layer.
 
     The arguments are those of ``train_epoch`` but ``csr`` (``(data, indices, indptr)``, as for
     :func:`sparse_forward`) for ``X`` and ``subnet`` (as for :func:`sparse_forward`); the batch buffer for ``X``
-    in ``batch`` is not used, since the rows are read in place through ``order``.
+    in ``batch`` is not used, since the rows are read in place through ``order``; ``accumulators`` is the pair
+    ``(metric_acc, norms_acc)``.
     """
+    metric_acc, norms_acc = accumulators
     sizes, woff, _, aoff, _ = net
     params, grads, state1, state2 = vectors
     zs, acts, dlts, wt = workspace
