@@ -413,3 +413,12 @@ def test_to_onnx_is_public_and_loads_lazily():
         "assert 'fastmlp.onnx' in sys.modules and 'onnx' not in sys.modules, sorted(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.benchmark
+def test_the_latency_benchmark_runs(ort, capsys):
+    from bench import onnx_latency
+
+    assert onnx_latency.main(["--rounds", "2", "--calls", "5", "--rows", "50"]) == 0
+    table = capsys.readouterr().out
+    assert "| fastmlp |" in table and "| onnxruntime |" in table
