@@ -10,7 +10,8 @@ The public API:
 - :func:`set_num_threads` and :func:`get_num_threads`: the BLAS thread pools behind the kernels;
 - :func:`make_spirals`: the demo's generated dataset;
 - :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on first use,
-  so that ``import fastmlp`` does not need scikit-learn).
+  so that ``import fastmlp`` does not need scikit-learn);
+- :func:`to_onnx`: a model or fitted estimator as an ONNX model (needs onnx, loaded on first use).
 """
 
 from ._version import __version__
@@ -24,6 +25,7 @@ from .threads import get_num_threads, set_num_threads
 from .training import EarlyStopping, History, TrainingDivergedError, TrainingSummary
 
 _ESTIMATORS = ("MLPClassifier", "MLPRegressor")
+_LAZY = (*_ESTIMATORS, "to_onnx")
 
 
 def __getattr__(name):
@@ -38,11 +40,16 @@ def __getattr__(name):
                 f"fastmlp.{name} needs scikit-learn, which is not installed: pip install 'fastmlp[sklearn]'"
             ) from exc
         return getattr(estimators, name)
+    if name == "to_onnx":
+        # fastmlp.onnx imports onnx only when called, and then says how to install it if it is missing.
+        from .onnx import to_onnx
+
+        return to_onnx
     raise AttributeError(f"module 'fastmlp' has no attribute {name!r}")
 
 
 def __dir__():
-    return sorted(set(globals()) | set(_ESTIMATORS))
+    return sorted(set(globals()) | set(_LAZY))
 
 
 __all__ = [
@@ -72,5 +79,6 @@ __all__ = [
     "load",
     "make_spirals",
     "set_num_threads",
+    "to_onnx",
     "__version__",
 ]
