@@ -28,18 +28,24 @@ __all__ = [
     "assert_all_finite",
     "check_alpha",
     "check_bool",
+    "CONFIG_KEYS",
     "check_callbacks",
+    "check_config",
     "check_dtype",
     "check_epoch_order",
     "check_features",
     "check_fit_flags",
+    "check_float_above",
     "check_fraction",
     "check_hidden",
     "check_init",
+    "check_init_list",
     "check_input_scaling",
     "check_int",
     "check_memory",
     "check_nonnegative_float",
+    "check_option",
+    "check_out",
     "check_output",
     "check_path",
     "check_positive_float",
@@ -47,6 +53,7 @@ __all__ = [
     "check_seed",
     "check_sizes",
     "check_sparse_features",
+    "check_step",
     "check_tol",
     "check_validation",
     "check_weight_total",
@@ -530,3 +537,85 @@ def check_sparse_features(X, n_features, dtype, name="X"):
     data = to_kernel_array(X.data, dtype)
     assert_all_finite(data, name)
     return CSR(data, X.indices.astype(np.int64), X.indptr.astype(np.int64), tuple(int(n) for n in X.shape))
+
+
+CONFIG_KEYS = ("sizes", "hidden", "output", "dtype", "bias", "init")
+"""The keys of :meth:`fastmlp.Model.config`; all but ``init`` are required by ``from_config``."""
+
+
+def check_config(config):
+    """Return ``config`` when it is a dict with :data:`CONFIG_KEYS` (``init`` optional) and no others."""
+    if not isinstance(config, dict):
+        raise TypeError(f"config must be a dict as Model.config() returns it; got {type(config).__name__}.")
+    unknown = set(config) - set(CONFIG_KEYS)
+    if unknown:
+        raise ValueError(f"config has unknown keys {sorted(unknown)}.")
+    missing = set(CONFIG_KEYS[:-1]) - set(config)
+    if missing:
+        raise ValueError(f"config lacks the keys {sorted(missing)}.")
+    return config
+
+
+def check_init_list(init, n_layers):
+    """Return one canonical initialisation name per layer from a list or tuple of ``n_layers`` names."""
+    if not isinstance(init, list | tuple) or len(init) != n_layers:
+        raise ValueError(f"config['init'] must list one initialisation per layer ({n_layers}).")
+    return tuple(_choice(name, f"init[{i}]", INITS) for i, name in enumerate(init))
+
+
+def check_out(out, shape, dtype, X=None):
+    """Check an ``out`` array for ``predict``.
+
+    It must be an ndarray (a memmap is fine), writable, of ``shape`` and ``dtype``, sharing no memory with the input
+    array ``X``.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy array (a memmap is fine); got {type(out).__name__}.")
+    if out.shape != shape or out.dtype != dtype or not out.flags.writeable:
+        raise ValueError(
+            f"out must be a writable array of shape {shape} and dtype {dtype}; got shape {out.shape}, "
+            f"dtype {out.dtype}{'' if out.flags.writeable else ', read-only'}."
+        )
+    if X is not None and np.may_share_memory(out, X) and _overlap(out, X):
+        # The kernel would overwrite rows of X before reading them (a model without hidden layers writes its
+        # outputs while it reads its inputs).
+        raise ValueError("out must not share memory with X: give a separate array.")
+    return out
+
+
+_TooHardError = getattr(np, "exceptions", np).TooHardError  # NumPy >= 1.25 keeps it in np.exceptions
+
+
+def _overlap(a, b):
+    """Whether arrays ``a`` and ``b`` share memory (assumed so when that is too costly to decide)."""
+    try:
+        return bool(np.shares_memory(a, b, max_work=10_000))
+    except _TooHardError:
+        return True
+
+
+def check_option(value, name, options):
+    """Return ``value`` when it is one of the strings ``options``, else raise naming ``name``."""
+    text = " or ".join(repr(o) for o in options)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be {text}; got {value!r}.")
+    if value not in options:
+        raise ValueError(f"{name} must be {text}; got {value!r}.")
+    return value
+
+
+def check_float_above(value, name, bound):
+    """Return ``value`` as a float, requiring a finite real number > ``bound``."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number > {bound}, finite; got {value!r}.")
+    if not bound < value < np.inf:
+        raise ValueError(f"{name} must be a number > {bound}, finite; got {value!r}.")
+    return float(value)
+
+
+def check_step(value, name, largest=0.1):
+    """A finite-difference step: a real number in (0, ``largest``]."""
+    value = check_positive_float(value, name)
+    if value > largest:
+        raise ValueError(f"{name} must be a small step, in (0, {largest}]; got {value}.")
+    return value

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._layout import Layout
-from ._validation import check_positive_float
+from ._validation import check_step
 from .model import Model
 
 __all__ = ["GradientCheck", "check_gradients"]
@@ -80,9 +80,7 @@ def check_gradients(model, X, y, *, sample_weight=None, alpha=0.0, eps=None):
     """
     if not isinstance(model, Model):
         raise TypeError(f"model must be a fastmlp.Model; got {type(model).__name__}.")
-    eps = None if eps is None else check_positive_float(eps, "eps")
-    if eps is not None and eps > 0.1:
-        raise ValueError(f"eps must be a small step, in (0, 0.1]; got {eps}.")
+    eps = None if eps is None else check_step(eps, "eps")
     probe = model.astype("float64")
     analytic = probe.gradients(X, y, sample_weight=sample_weight, alpha=alpha).flat.copy()
     params = probe.params

@@ -26,7 +26,6 @@ SCALING_ARRAYS = ("input_scaling_mean", "input_scaling_scale")
 """The names of the input scaling's ``(mean, scale)`` among a model file's arrays."""
 
 NORMAL_INIT_STD = 0.05
-_TooHardError = getattr(np, "exceptions", np).TooHardError  # NumPy >= 1.25 keeps it in np.exceptions
 PICKLE_FORMAT = 1
 
 
@@ -273,23 +272,13 @@ class Model:
         TypeError, ValueError
             If ``config`` is not such a dictionary, or ``params`` do not fit it.
         """
-        if not isinstance(config, dict):
-            raise TypeError(f"config must be a dict as Model.config() returns it; got {type(config).__name__}.")
-        unknown = set(config) - {"sizes", "hidden", "output", "dtype", "bias", "init"}
-        if unknown:
-            raise ValueError(f"config has unknown keys {sorted(unknown)}.")
-        missing = {"sizes", "hidden", "output", "dtype", "bias"} - set(config)
-        if missing:
-            raise ValueError(f"config lacks the keys {sorted(missing)}.")
+        config = v.check_config(config)
         model = cls(
             config["sizes"], hidden=config["hidden"], output=config["output"], dtype=config["dtype"],
             bias=config["bias"], seed=seed,
         )  # fmt: skip
         if config.get("init") is not None:
-            init = config["init"]
-            if not isinstance(init, list | tuple) or len(init) != model.n_layers:
-                raise ValueError(f"config['init'] must list one initialisation per layer ({model.n_layers}).")
-            model._init_names = tuple(v.check_init(name, 1, ())[0] for name in init)
+            model._init_names = v.check_init_list(config["init"], model.n_layers)
         if params is not None:
             model.params = params
         if input_scaling is not None:
@@ -494,17 +483,8 @@ class Model:
         if out is None:
             v.check_memory(n * shape[1], self._dtype, f"the outputs for {n:,} rows", "the rows per call")
             out = np.empty(shape, dtype=self._dtype)
-        elif not isinstance(out, np.ndarray):
-            raise TypeError(f"out must be a numpy array (a memmap is fine); got {type(out).__name__}.")
-        elif out.shape != shape or out.dtype != self._dtype or not out.flags.writeable:
-            raise ValueError(
-                f"out must be a writable array of shape {shape} and dtype {self._dtype}; got shape {out.shape}, "
-                f"dtype {out.dtype}{'' if out.flags.writeable else ', read-only'}."
-            )
-        elif not sparse and np.may_share_memory(out, X) and _overlap(out, X):
-            # The kernel would overwrite rows of X before reading them (a model without hidden layers writes its
-            # outputs while it reads its inputs).
-            raise ValueError("out must not share memory with X: give a separate array.")
+        else:
+            v.check_out(out, shape, self._dtype, None if sparse else X)
         self._check_workspace(min(rows, n), self._engine.hidden_width + shape[1] + X.shape[1], "chunk_size")
         # The kernel writes C-contiguous blocks: straight into out when its rows are, else through one buffer.
         direct = out.flags.c_contiguous
@@ -882,14 +862,6 @@ class Model:
             )
         finally:
             self._train_state = state
-
-
-def _overlap(a, b):
-    """Whether arrays ``a`` and ``b`` share memory (assumed so when that is too costly to decide)."""
-    try:
-        return bool(np.shares_memory(a, b, max_work=10_000))
-    except _TooHardError:
-        return True
 
 
 def _total_weight(w):

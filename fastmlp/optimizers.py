@@ -9,7 +9,7 @@ import numpy as np
 
 from ._codes import HYPER_INDEX, N_HYPER, OPTIMIZER_CODES
 from ._settings import Settings
-from ._validation import check_fraction, check_nonnegative_float, check_positive_float
+from ._validation import check_bool, check_fraction, check_nonnegative_float, check_positive_float
 from .schedules import resolve_schedule
 
 __all__ = ["SGD", "Adam", "AdamW", "Optimizer", "resolve_optimizer"]
@@ -52,9 +52,7 @@ class SGD(Optimizer):
     def __init__(self, lr=0.01, momentum=0.0, nesterov=False, schedule="constant"):
         self.lr = check_positive_float(lr, "lr")
         self.momentum = check_fraction(momentum, "momentum")
-        if not isinstance(nesterov, bool | np.bool_):
-            raise TypeError(f"nesterov must be True or False; got {nesterov!r}.")
-        self.nesterov = bool(nesterov)
+        self.nesterov = check_bool(nesterov, "nesterov")
         self.schedule = resolve_schedule(schedule)
 
     @property

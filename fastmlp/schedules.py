@@ -6,11 +6,10 @@ running fit (how many epochs, the best loss so far) lives in the fit.
 """
 
 import math
-import numbers
 
 from ._plateau import Plateau
 from ._settings import Settings
-from ._validation import check_fraction, check_int, check_nonnegative_float, check_positive_float
+from ._validation import check_float_above, check_fraction, check_int, check_nonnegative_float, check_positive_float
 
 __all__ = [
     "Adaptive", "Constant", "Cosine", "InverseScaling", "Schedule", "StepDecay", "inverse_scaling", "resolve_schedule",
@@ -122,11 +121,7 @@ class Adaptive(Schedule):
     """
 
     def __init__(self, factor=5.0, patience=10, tol=1e-4, min_lr=1e-6):
-        if isinstance(factor, bool) or not isinstance(factor, numbers.Real):
-            raise TypeError(f"factor must be a number > 1, finite; got {factor!r}.")
-        if not 1 < factor < math.inf:
-            raise ValueError(f"factor must be a number > 1, finite; got {factor!r}.")
-        self.factor = float(factor)
+        self.factor = check_float_above(factor, "factor", 1)
         self.patience = check_int(patience, "patience", 1)
         self.tol = check_nonnegative_float(tol, "tol", finite=True)
         self.min_lr = check_positive_float(min_lr, "min_lr")

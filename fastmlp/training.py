@@ -123,11 +123,7 @@ class EarlyStopping:
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
-        if not isinstance(monitor, str):
-            raise TypeError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
-        if monitor not in ("val_loss", "loss"):
-            raise ValueError(f"monitor must be 'val_loss' or 'loss'; got {monitor!r}.")
-        self.monitor = monitor
+        self.monitor = v.check_option(monitor, "monitor", ("val_loss", "loss"))
         self.patience = v.check_int(patience, "patience", 1)
         self.min_delta = v.check_nonnegative_float(min_delta, "min_delta", finite=True)
         self.restore_best_weights = v.check_bool(restore_best_weights, "restore_best_weights")
