@@ -75,6 +75,13 @@ def test_quiet_demo_prints_only_the_summary(capsys):
     assert len(lines) == 1 and lines[0].startswith("summary:")
 
 
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr() == (f"fastmlp {fm.__version__}\n", "")
+    result = python_m("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"fastmlp {fm.__version__}\n", "")
+
+
 def test_usage_errors_exit_with_2(capsys):
     assert main([]) == 2
     assert "usage:" in capsys.readouterr().out  # no command: the help, and one error line

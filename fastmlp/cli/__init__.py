@@ -6,6 +6,7 @@
     fastmlp info model.npz [--json]
     fastmlp predict model.npz new.csv --out predictions.csv [--chunk-size 65536] [--labels]
     fastmlp demo
+    fastmlp --version
 
 Data files
     ``.csv``: a header row of column names, then one row of numbers per sample. ``train --target a,b`` names the
