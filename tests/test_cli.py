@@ -1,5 +1,6 @@
 """The command line: ``python -m fastmlp demo|train|predict|info``, its files and its exit codes."""
 
+import io
 import json
 import os
 import re
@@ -13,6 +14,7 @@ import pytest
 
 import fastmlp as fm
 from fastmlp.cli import main
+from fastmlp.cli.common import EpochProgress
 from fastmlp.io import load, load_with_metadata, save_model
 
 
@@ -62,7 +64,7 @@ def test_demo_runs_and_the_mlp_beats_the_linear_model():
         [sys.executable, "-m", "fastmlp", "demo", "--epochs", "30"], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert "epoch 30/30" in result.stdout  # progress per epoch
+    assert "fastmlp: epoch 30/30  loss " in result.stderr and "epoch 30/30" not in result.stdout  # on stderr
     summary = re.search(r"summary: linear model ([\d.]+)%, MLP ([\d.]+)% test accuracy", result.stdout)
     assert summary, result.stdout
     linear, mlp = map(float, summary.groups())
@@ -222,6 +224,81 @@ def test_progress_and_quiet(tmp_path, capsys):
     assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3", "--progress"]) == 0
     captured = capsys.readouterr()
     assert "fastmlp: epoch 3/3  loss " in captured.err and "epoch 3/3" not in captured.out  # through logging
+
+
+class FakeTerminal(io.StringIO):
+    """A stream that says it is a terminal, to see what a user at one would."""
+
+    def isatty(self):
+        return True
+
+
+def progress_lines(text):
+    """The lines of ``text`` that report epochs, each as a terminal shows it (what follows its last carriage return)."""
+    return [line.rsplit("\r", 1)[-1] for line in text.split("\n") if "epoch " in line]
+
+
+def test_train_progress_is_one_line_on_a_terminal(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(20, 3)), y=rng.normal(size=20))
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["train", str(tmp_path / "d.npz"), "--out", str(tmp_path / "m.npz"), "--epochs", "1000"]
+    assert main(argv) == 0  # no --progress: a terminal shows it by default
+    text = terminal.getvalue()
+    shown = progress_lines(text)
+    assert len(shown) == 1, text[-2000:]  # 1000 epochs, one line redrawn in place
+    assert re.match(r"fastmlp: \[#{20}\] epoch 1000/1000  [\d.]+ s  loss [\d.e-]+  r2 ", shown[0]), shown
+    assert 2 <= text.count("\r") <= 1001  # redrawn, but at most once per epoch
+    assert "trained 3-64-1" in capsys.readouterr().out
+
+
+def test_train_progress_off_a_terminal_is_a_few_lines(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(20, 3)), y=rng.normal(size=20))
+    argv = ["train", str(tmp_path / "d.npz"), "--out", str(tmp_path / "m.npz"), "--epochs", "1000", "--progress"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    shown = progress_lines(err)
+    assert "\r" not in err and 2 <= len(shown) <= 12, shown  # the first epoch, each tenth; not 1000 lines
+    assert [int(re.match(r"fastmlp: epoch (\d+)/1000  loss ", line).group(1)) for line in shown] == [
+        1, *range(100, 1001, 100)
+    ]  # fmt: skip
+
+
+def test_progress_finishes_the_line_when_the_fit_stops_early():
+    """A fit that ends before its last epoch (a divergence, early stopping) still leaves a finished line."""
+    terminal = FakeTerminal()
+    ticks = iter(range(10**6))
+    with EpochProgress(100, terminal, interval=5, clock=lambda: next(ticks)) as progress:
+        for epoch in range(1, 38):
+            progress(epoch, {"loss": 1.0 / epoch})
+    text = terminal.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert progress_lines(text)[0].startswith("fastmlp: [#######-------------] epoch 37/100  ")
+    assert text.count("\r") == 9  # throttled: epoch 1, then every 5 ticks, then the 37th at close
+
+
+def test_progress_fits_the_terminal_width():
+    terminal = FakeTerminal()  # no fileno: taken as 80 columns
+    with EpochProgress(3, terminal) as progress:
+        progress(1, {"loss": 1.0, **{f"val_metric_{k}": 0.5 for k in range(20)}})
+    assert all(len(segment) <= 79 for segment in terminal.getvalue().strip("\n").split("\r"))
+
+
+def test_demo_progress_on_and_off_a_terminal(monkeypatch, capsys):
+    argv = ["demo", "--epochs", "300", "--samples", "40"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert len(progress_lines(captured.err)) <= 2 * 12 and "epoch 1/" not in captured.out  # was 2 x 300 lines
+    assert "fastmlp: epoch 300/300  loss " in captured.err
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(argv) == 0
+    assert [line.split("]")[0] for line in progress_lines(terminal.getvalue())] == ["fastmlp: [" + "#" * 20] * 2
+    before = terminal.getvalue()
+    assert main([*argv, "--quiet"]) == 0
+    assert terminal.getvalue() == before  # --quiet: no bar either
 
 
 def test_subprocess_train_info_predict(tmp_path):

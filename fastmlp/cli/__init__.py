@@ -30,7 +30,8 @@ Unattended use
     Output files (the model, the predictions) are written to a temporary file and renamed into place when
     complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the :mod:`logging` logger
     ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal or with
-    ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
+    ``--progress``: on a terminal one line redrawn in place, elsewhere a line for the first epoch, each tenth of
+    the epochs and the last. The result line of ``train`` and ``predict`` goes to stdout.
 
 The package
     :mod:`~fastmlp.cli.parsing` builds the parser; :mod:`~fastmlp.cli.train`, :mod:`~fastmlp.cli.predict`,
