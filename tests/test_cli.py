@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import os
 import re
 import signal
@@ -9,12 +10,15 @@ import subprocess
 import sys
 import time
 
+import numba
 import numpy as np
 import pytest
+from numba.core import event as numba_event
 
 import fastmlp as fm
+from fastmlp._jit import forward as jit_forward
 from fastmlp.cli import main
-from fastmlp.cli.common import EpochProgress
+from fastmlp.cli.common import COMPILING_CACHED, EpochProgress, compile_notice
 from fastmlp.io import load, load_with_metadata, save_model
 
 
@@ -320,6 +324,44 @@ def test_subprocess_train_info_predict(tmp_path):
     result = python_m("predict", "model.npz", "X.npy", cwd=tmp_path)
     assert result.returncode == 2 and "the following arguments are required: --out" in result.stderr
     assert leftovers(tmp_path, ["d.npz", "X.npy", "model.npz", "p.csv"]) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The first-run compile notice
+
+
+def _a_kernel():
+    return next(k for k in vars(jit_forward).values() if isinstance(k, numba.core.registry.CPUDispatcher))
+
+
+def test_the_compile_notice_is_given_once_and_only_for_fastmlp_kernels(caplog):
+    caplog.set_level(logging.INFO, logger="fastmlp")
+    kernel, other = _a_kernel(), numba.njit(lambda x: x)
+    with compile_notice() as listener:
+        with numba_event.trigger_event("numba:compile", data={"dispatcher": other}):
+            pass
+        assert not listener.shown and caplog.messages == []  # not a fastmlp kernel
+        for _ in range(3):  # a first run compiles many kernels: one notice
+            with numba_event.trigger_event("numba:compile", data={"dispatcher": kernel}):
+                pass
+    assert listener.shown and caplog.messages == [COMPILING_CACHED]
+    with numba_event.trigger_event("numba:compile", data={"dispatcher": kernel}):
+        pass
+    assert caplog.messages == [COMPILING_CACHED]  # the listener is gone after the block
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_a_cold_cache_shows_the_compile_notice_once_and_a_warm_one_never(tmp_path):
+    save_model(fm.Model([3, 4, 2], output="softmax", seed=0), tmp_path / "m.npz")
+    np.save(tmp_path / "X.npy", np.zeros((5, 3)))
+    notice = f"fastmlp: {COMPILING_CACHED}"
+    for cache, extra, shown in [("cold", [], 1), ("cold", [], 0), ("cold-quiet", ["--quiet"], 0)]:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))  # created by Numba, empty at first
+        result = python_m("predict", "m.npz", "X.npy", "--out", "p.npy", *extra, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count(notice) == shown, (cache, extra, result.stderr)
+    assert os.listdir(tmp_path / "cold-quiet")  # that run did compile (and cache), quietly
 
 
 # ---------------------------------------------------------------------------------------------------------------

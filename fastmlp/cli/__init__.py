@@ -29,9 +29,10 @@ Unattended use
     one line on stderr, ``fastmlp: error: ...``, ending ``(see: fastmlp COMMAND --help)`` for usage errors.
     Output files (the model, the predictions) are written to a temporary file and renamed into place when
     complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the :mod:`logging` logger
-    ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal or with
-    ``--progress``: on a terminal one line redrawn in place, elsewhere a line for the first epoch, each tenth of
-    the epochs and the last. The result line of ``train`` and ``predict`` goes to stdout.
+    ``"fastmlp"`` to stderr, among them ``fastmlp: compiling kernels (first run only...)`` when a run compiles
+    rather than loads the kernels from Numba's cache; ``--quiet`` keeps only errors; progress is shown on a
+    terminal or with ``--progress``: on a terminal one line redrawn in place, elsewhere a line for the first
+    epoch, each tenth of the epochs and the last. The result line of ``train`` and ``predict`` goes to stdout.
 
 The package
     :mod:`~fastmlp.cli.parsing` builds the parser; :mod:`~fastmlp.cli.train`, :mod:`~fastmlp.cli.predict`,
@@ -49,7 +50,7 @@ import threading
 import zipfile
 import zlib
 
-from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, log
+from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, compile_notice, log
 from .parsing import build_parser, usage_hint
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "Terminated", "UsageError", "build_parser", "main"]
@@ -135,7 +136,7 @@ def main(argv=None):
             f"fastmlp: error: a command is required: train, predict, info or demo {usage_hint(parser.prog)}\n"
         )
         return EXIT_USAGE
-    with _logging_to_stderr(args.quiet), _signals_raise():
+    with _logging_to_stderr(args.quiet), _signals_raise(), compile_notice():
         try:
             return args.handler(args)
         except UsageError as exc:

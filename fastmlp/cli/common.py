@@ -4,15 +4,21 @@ Notes
 -----
 Messages go through the :mod:`logging` logger ``"fastmlp"`` (to stderr, set up by :func:`fastmlp.cli.main`); only
 a command's result line goes to stdout, through :func:`say`. Training progress (:class:`EpochProgress`) is one
-redrawn line on a terminal and a few logged lines elsewhere. This module imports nothing else of
+redrawn line on a terminal and a few logged lines elsewhere; :func:`compile_notice` says when kernels are compiled
+rather than loaded from Numba's cache. This module imports nothing else of
 :mod:`fastmlp.cli`, so that every other module of the package can import it.
 """
 
+import contextlib
 import logging
 import os
 import stat
 import sys
+import threading
 import time
+
+from numba.core import caching as numba_caching
+from numba.core import event as numba_event
 
 __all__ = [
     "EXIT_ERROR",
@@ -21,6 +27,7 @@ __all__ = [
     "EpochProgress",
     "UsageError",
     "check_input_file",
+    "compile_notice",
     "check_output_path",
     "log",
     "say",
@@ -249,3 +256,49 @@ class EpochProgress:
         epoch, logs, now = self._last
         log.info("epoch %d/%d  %s  (%s)", epoch, self.epochs, self._figures(logs), _duration(now - self.started))
         self._shown = epoch
+
+
+COMPILING_CACHED = "compiling kernels (first run only: later runs load them from the on-disk cache)..."
+COMPILING_UNCACHED = "compiling kernels (the on-disk cache is off or unavailable, so every run compiles them)..."
+
+
+class _CompileListener(numba_event.Listener):
+    """Logs one message at the first compilation of a fastmlp kernel; loads from the cache fire no event."""
+
+    def __init__(self):
+        self.shown = False
+        self._lock = threading.Lock()
+
+    def on_start(self, event):
+        """Log the notice if this is the first fastmlp kernel to compile (Numba calls this before compiling)."""
+        dispatcher = (event.data or {}).get("dispatcher")
+        module = getattr(getattr(dispatcher, "py_func", None), "__module__", None) or ""
+        if not module.startswith("fastmlp."):
+            return
+        with self._lock:
+            if self.shown:
+                return
+            self.shown = True
+        uncached = isinstance(getattr(dispatcher, "_cache", None), numba_caching.NullCache)
+        log.info("%s", COMPILING_UNCACHED if uncached else COMPILING_CACHED)
+
+    def on_end(self, event):
+        """Nothing: the notice is given once, before the first compilation."""
+
+
+@contextlib.contextmanager
+def compile_notice():
+    """Within the block, log once (at INFO, so ``--quiet`` hides it) that fastmlp's kernels are being compiled.
+
+    Numba fires its ``"numba:compile"`` event only when a kernel is compiled, never when it is loaded from the
+    on-disk cache, so the notice appears exactly when a run is about to spend seconds compiling (a first run, an
+    emptied cache, a new dtype) and costs nothing otherwise: no file system probe, no timer thread.
+
+    Yields
+    ------
+    object
+        The listener; its ``shown`` attribute says whether the notice was given.
+    """
+    listener = _CompileListener()
+    with numba_event.install_listener("numba:compile", listener):
+        yield listener
