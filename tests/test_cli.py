@@ -151,7 +151,7 @@ def test_csv_train_info_predict(tmp_path, capsys):
     assert main(["predict", str(model_path), str(new), "--out", str(out), "--chunk-size", "64"]) == 0
     assert re.fullmatch(r"predicted 250 rows in [\d.]+ s; wrote .*proba\.csv\n", capsys.readouterr().out)
     with open(out) as f:
-        assert f.readline().strip() == "p_3,p_4,p_5"
+        assert f.readline().strip() == "proba_3,proba_4,proba_5"
     proba = np.loadtxt(out, delimiter=",", skiprows=1, dtype=np.float32)
     expected = model.predict(np.round(test_X, 6))  # the loaded model standardises its inputs itself
     unscaled = fm.Model.from_config(model.config(), params=model.params)
@@ -200,7 +200,7 @@ def test_npy_and_npz_train_and_predict(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "m3.npz"), str(tmp_path / "d.npz"), "--x-key", "features",
                  "--out", str(tmp_path / "p.csv"), "--chunk-size", "7", "--quiet"]) == 0  # fmt: skip
     with open(tmp_path / "p.csv") as f:
-        assert f.readline() == "output_0\n"
+        assert f.readline() == "y\n"
     assert np.array_equal(np.loadtxt(tmp_path / "p.csv", skiprows=1), predicted[:, 0])  # %.17g is exact
 
     # Binary 0/1 targets give a sigmoid classifier; its labels come back as 0/1.
@@ -213,6 +213,58 @@ def test_npy_and_npz_train_and_predict(tmp_path, capsys):
                  "--out", str(tmp_path / "b.npy"), "--quiet"]) == 0  # fmt: skip
     assert np.mean(np.load(tmp_path / "b.npy") == (y > 0)) > 0.9
     assert capsys.readouterr().err == ""
+
+
+def _header_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.readline().rstrip("\n")
+
+
+# (what is trained, the target columns of d.csv or the y of d.npz, extra train options, expected header)
+HEADERS = [
+    ("softmax, classes 3 4 5", "csv", "kind", [], "proba_3,proba_4,proba_5"),
+    ("binary, classes 2 7", "csv", "churn", [], "proba_7"),  # the one sigmoid output: P(churn == 7)
+    ("binary from arrays", "npz", "binary", [], "proba_1"),
+    ("multilabel", "csv", "red,blue", [], "proba_red,proba_blue"),
+    ("multilabel from arrays", "npz", "multilabel", [], "proba_y_0,proba_y_1"),
+    ("regression", "csv", "price", [], "price"),
+    ("two regression targets", "csv", "price,kind", ["--output", "identity"], "price,kind"),
+    ("regression from arrays", "npz", "price", [], "y"),
+    ("two regression targets from arrays", "npz", "two", [], "y_0,y_1"),
+]
+
+
+@pytest.mark.parametrize("what, suffix, target, extra, header", HEADERS, ids=[h[0] for h in HEADERS])
+def test_prediction_csv_headers_say_what_each_column_is(tmp_path, monkeypatch, what, suffix, target, extra, header):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    targets = {
+        "kind": rng.choice([3, 4, 5], 60), "churn": rng.choice([2, 7], 60), "red": rng.integers(0, 2, 60),
+        "blue": rng.integers(0, 2, 60), "price": rng.normal(size=60),
+    }  # fmt: skip
+    write_csv("d.csv", ["x0", "x1", *targets], np.column_stack([X, *targets.values()]).tolist())
+    ys = {"binary": targets["red"], "multilabel": np.column_stack([targets["red"], targets["blue"]]),
+          "price": targets["price"], "two": np.column_stack([targets["price"], targets["kind"]])}  # fmt: skip
+    np.savez("d.npz", X=X, y=ys.get(target, 0))
+    argv = ["train", f"d.{suffix}", "--out", "m.npz", "--epochs", "1", "--quiet", *extra]
+    assert main(argv + (["--target", target] if suffix == "csv" else [])) == 0
+    assert main(["predict", "m.npz", f"d.{suffix}", "--out", "p.csv", "--quiet"]) == 0
+    assert _header_of("p.csv") == header
+    assert main(["predict", "m.npz", f"d.{suffix}", "--out", "p.npy", "--quiet"]) == 0
+    assert np.load("p.npy").shape == (60, len(header.split(",")))  # a column per name, as in the .npy file
+    model = load("m.npz")
+    if model.output == "softmax" or (model.output == "sigmoid" and model.sizes[-1] == 1):  # --labels applies
+        assert main(["predict", "m.npz", f"d.{suffix}", "--out", "l.csv", "--labels", "--quiet"]) == 0
+        assert _header_of("l.csv") == "label"
+
+
+def test_a_softmax_model_without_classes_numbers_its_probabilities(tmp_path):
+    save_model(fm.Model([2, 3, 3], output="softmax", seed=0), tmp_path / "m.npz")
+    np.save(tmp_path / "X.npy", np.zeros((4, 2)))
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "X.npy"), "--out", str(tmp_path / "p.csv"),
+                 "--quiet"]) == 0  # fmt: skip
+    assert _header_of(tmp_path / "p.csv") == "proba_0,proba_1,proba_2"  # the labels --labels would write
 
 
 def test_progress_and_quiet(tmp_path, capsys):

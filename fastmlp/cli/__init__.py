@@ -16,6 +16,15 @@ Data files
     numbered in ``--target`` (``--target -1``: the last column). ``predict`` memory-maps it.
     ``.npz``: arrays ``X`` and ``y`` (``--x-key``, ``--y-key``), or ``--target`` column numbers of ``X``.
 
+Prediction files
+    ``predict --out`` writes ``.npy`` (the outputs as an array: one column per output, or the labels as a 1-D array)
+    or ``.csv`` with a header row naming what each column holds: ``proba_<class>`` for each class of a softmax
+    model; ``proba_<positive class>`` for the one output of a binary (sigmoid) classifier, the probability of the
+    second of its two classes (that of the first is 1 minus it, so it gets no column, as in the ``.npy`` file);
+    ``proba_<target>`` for each column of a multilabel model; the target names of a regression (``y``, or ``y_0``,
+    ``y_1``, ... for a model trained from arrays); ``label`` for ``--labels``. Classes a file does not name are
+    numbered 0, 1, ..., as ``--labels`` writes them.
+
 Output activation (``train --output``, default ``auto``)
     ``auto`` picks ``sigmoid`` for one target column of integers with exactly 2 distinct values, or for several
     columns of 0/1 values; ``softmax`` for one target column of integers with 3 to 50 distinct values; ``identity``
