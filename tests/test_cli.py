@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import numba
 import numpy as np
@@ -18,7 +19,7 @@ from numba.core import event as numba_event
 import fastmlp as fm
 from fastmlp._jit import forward as jit_forward
 from fastmlp.cli import main
-from fastmlp.cli.common import COMPILING_CACHED, EpochProgress, compile_notice
+from fastmlp.cli.common import COMPILING_CACHED, COMPILING_UNCACHED, EpochProgress, compile_notice
 from fastmlp.io import load, load_with_metadata, save_model
 
 
@@ -400,6 +401,10 @@ def test_the_compile_notice_is_given_once_and_only_for_fastmlp_kernels(caplog):
     with numba_event.trigger_event("numba:compile", data={"dispatcher": kernel}):
         pass
     assert caplog.messages == [COMPILING_CACHED]  # the listener is gone after the block
+    uncached = types.SimpleNamespace(py_func=kernel.py_func, _cache=numba.core.caching.NullCache())
+    with compile_notice(), numba_event.trigger_event("numba:compile", data={"dispatcher": uncached}):
+        pass  # FASTMLP_CACHE=0, FASTMLP_FASTMATH=1, a read-only install: "first run only" would be untrue
+    assert caplog.messages == [COMPILING_CACHED, COMPILING_UNCACHED]
 
 
 @pytest.mark.slow
