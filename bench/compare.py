@@ -10,6 +10,7 @@ compile time is counted except in C1's empty-cache variant, which is what it mea
     python -m bench.compare --threads 1 --workloads W1 P1    # a subset
     python -m bench.compare --peers fastmlp numpy --quick    # tiny data, one repetition: a smoke run
     python -m bench.compare --out results/                   # compare.md, compare.json, compare.png there
+    python -m bench.compare --render results/compare.json --out results/   # re-render a run, measuring nothing
 
 Workloads (DESIGN.md): W1, W2, W3 train one epoch of plain SGD (samples/s; W3 on its first ``--w3-rows`` rows); P1
 is one-row predict latency on W2's net (µs, median of single calls); P2 predicts 100,000 rows (rows/s); C1 is a
@@ -550,6 +551,24 @@ _ROW_NAMES = {
 }
 
 
+QUICK_NOTE = "(quick run: tiny data, one repetition — not a measurement)"
+
+
+def _quick_suffix(raw):
+    """`` (quick run: ...)`` for a ``--quick`` run's headings and chart title, else ``""``."""
+    return f" {QUICK_NOTE}" if raw["meta"].get("profile") == "quick" else ""
+
+
+def _winners(results):
+    """The implementations with the best figure of a row (several only on an exact tie); failures are not counted."""
+    ok = {impl: r for impl, r in results.items() if r and "value" in r}
+    if not ok:
+        return set()
+    values = {impl: r["value"] if r["higher_is_better"] else -r["value"] for impl, r in ok.items()}
+    best = max(values.values())
+    return {impl for impl, value in values.items() if value == best}
+
+
 def _row_order(runs):
     order = ["W1", "W2", "W3", "P1", "P2", "C1 warm", "C1 empty"]
     return [r for r in order if r in runs]
@@ -573,8 +592,9 @@ def _header(raw):
 def render_markdown(raw):
     m = raw["meta"]
     rows = m["rows"]
+    quick = _quick_suffix(raw)
     lines = [
-        "# fastmlp compared",
+        f"# fastmlp compared{quick}",
         "",
         _header(raw),
         "",
@@ -582,7 +602,8 @@ def render_markdown(raw):
         f"{rows['W1']:,} rows, W2 on {rows['W2']:,}, W3 on the first {rows['W3']:,} rows. P1: median latency of "
         f"one-row predict on W2's net. P2: rows/s predicting {m['p2_rows']:,} rows. C1: import + build W2's net + "
         "predict one row in a fresh process (s). Medians after a warm-up; each cell runs in its own process. "
-        "Peer cells: figure (fastmlp's speed-up over it; > 1 means fastmlp is faster). Floor: NumPy float32 GEMM "
+        "Peer cells: figure (fastmlp's speed-up over it; > 1 means fastmlp is faster); the fastest figure of "
+        "each row is in bold, whoever it belongs to. Floor: NumPy float32 GEMM "
         "at the step's shapes, the GEMMs a step needs each at its own measured rate (P2: 4,096-row forward GEMMs); "
         "fastmlp ÷ floor = floor time / fastmlp time, design = DESIGN.md's 6·batch·Σ n_in·n_out at the best rate.",
         "",
@@ -593,7 +614,7 @@ def render_markdown(raw):
         lines.append("")
     columns = _columns(raw)
     for threads, runs in raw["runs"].items():
-        lines += [f"## {threads} thread{'s' if threads != '1' else ''}", ""]
+        lines += [f"## {threads} thread{'s' if threads != '1' else ''}{quick}", ""]
         head = ["workload", "unit"] + [LABELS[c] for c in columns] + ["floor (exact)", "fastmlp ÷ floor", "÷ design"]
         lines.append("| " + " | ".join(head) + " |")
         lines.append("|" + "---|" * len(head))
@@ -602,17 +623,18 @@ def render_markdown(raw):
             results = runs[row]
             unit = next((r["unit"] for r in results.values() if "unit" in r), "")
             cells = [_ROW_NAMES.get(row, row), unit]
+            winners = _winners(results)
             for impl in columns:
                 r = results.get(impl)
                 if r is None:
                     cells.append("—")
                 elif "error" in r:
                     cells.append("failed")
-                elif impl == "fastmlp":
-                    cells.append(f"**{_fmt(r['value'], r['unit'])}**")
                 else:
-                    s = summary[row]["speedup"].get(impl)
-                    cells.append(_fmt(r["value"], r["unit"]) + (f" ({s:.2f}×)" if s is not None else ""))
+                    figure = _fmt(r["value"], r["unit"])
+                    s = summary[row]["speedup"].get(impl) if impl != "fastmlp" else None
+                    figure = f"**{figure}**" if impl in winners else figure
+                    cells.append(figure + (f" ({s:.2f}×)" if s is not None else ""))
             s = summary[row]
             cells.append(_fmt(s["floor_exact"], unit) if s["floor_exact"] is not None else "—")
             cells.append(f"{s['fraction_exact']:.2f}" if s["fraction_exact"] is not None else "—")
@@ -657,7 +679,8 @@ def render_markdown(raw):
 
 def render_targets(raw, threads):
     summary = raw["summary"][threads]
-    out = ["Targets of issue 6:", "", "| workload | target | measured | met |", "|---|---|---|---|"]
+    title = f"Targets of issue 6{_quick_suffix(raw)}:"
+    out = [title, "", "| workload | target | measured | met |", "|---|---|---|---|"]
     any_row = False
     for row, peer, goal, text in TARGETS:
         if row not in summary:
@@ -720,10 +743,12 @@ def render_chart(raw, path):
     m = raw["meta"]
     v = m["versions"]
     libs = ", ".join(f"{k} {v[k]}" for k in ("fastmlp", "numpy", "numba", "torch", "jax", "sklearn") if v[k])
+    quick = _quick_suffix(raw)
     fig.suptitle(
-        f"fastmlp's speed-up over each peer (log scale) — {m['date']}\n{m['cpu']}; Python {m['python']}, {libs}; "
-        f"threads {', '.join(map(str, m['threads']))}",
+        f"fastmlp's speed-up over each peer (log scale) — {m['date']}{quick}\n{m['cpu']}; Python {m['python']}, "
+        f"{libs}; threads {', '.join(map(str, m['threads']))}",
         fontsize=8,
+        color="firebrick" if quick else "black",
     )
     fig.tight_layout()
     fig.savefig(path, dpi=130)
@@ -760,6 +785,9 @@ def parse_args(argv=None):
                              "thread pool by the CPUs it may use, whatever the environment says)")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds allowed to one subprocess")
     parser.add_argument("--silent", action="store_true", help="no progress on stderr, no table on stdout")
+    parser.add_argument("--render", metavar="JSON",
+                        help="measure nothing: write the table and chart of an earlier run's compare.json to "
+                             "--out")  # fmt: skip
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     peers = []
@@ -783,8 +811,13 @@ def main(argv=None):
     if args.worker:
         _worker_main(json.loads(args.worker))
         return 0
-    raw = summarise(collect(args))
-    markdown = write_outputs(raw, args.out)
+    if args.render:
+        with open(args.render) as f:
+            raw = json.load(f)
+        raw["notes"] = [note for note in raw["notes"] if "no chart" not in note]  # this rendering decides anew
+    else:
+        raw = collect(args)
+    markdown = write_outputs(summarise(raw), args.out)
     if not args.silent:
         print(markdown)
         print(f"written: {os.path.join(args.out, 'compare.md')}, compare.json, compare.png", file=sys.stderr)

@@ -1,18 +1,25 @@
 """The command line: ``python -m fastmlp demo|train|predict|info``, its files and its exit codes."""
 
+import io
 import json
+import logging
 import os
 import re
 import signal
 import subprocess
 import sys
 import time
+import types
 
+import numba
 import numpy as np
 import pytest
+from numba.core import event as numba_event
 
 import fastmlp as fm
+from fastmlp._jit import forward as jit_forward
 from fastmlp.cli import main
+from fastmlp.cli.common import COMPILING_CACHED, COMPILING_UNCACHED, EpochProgress, compile_notice
 from fastmlp.io import load, load_with_metadata, save_model
 
 
@@ -62,7 +69,7 @@ def test_demo_runs_and_the_mlp_beats_the_linear_model():
         [sys.executable, "-m", "fastmlp", "demo", "--epochs", "30"], capture_output=True, text=True, timeout=600
     )
     assert result.returncode == 0, result.stderr
-    assert "epoch 30/30" in result.stdout  # progress per epoch
+    assert "fastmlp: epoch 30/30  loss " in result.stderr and "epoch 30/30" not in result.stdout  # on stderr
     summary = re.search(r"summary: linear model ([\d.]+)%, MLP ([\d.]+)% test accuracy", result.stdout)
     assert summary, result.stdout
     linear, mlp = map(float, summary.groups())
@@ -73,6 +80,13 @@ def test_quiet_demo_prints_only_the_summary(capsys):
     assert main(["demo", "--quiet", "--epochs", "2", "--samples", "200"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("summary:")
+
+
+def test_version(capsys):
+    assert main(["--version"]) == 0
+    assert capsys.readouterr() == (f"fastmlp {fm.__version__}\n", "")
+    result = python_m("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (0, f"fastmlp {fm.__version__}\n", "")
 
 
 def test_usage_errors_exit_with_2(capsys):
@@ -138,7 +152,7 @@ def test_csv_train_info_predict(tmp_path, capsys):
     assert main(["predict", str(model_path), str(new), "--out", str(out), "--chunk-size", "64"]) == 0
     assert re.fullmatch(r"predicted 250 rows in [\d.]+ s; wrote .*proba\.csv\n", capsys.readouterr().out)
     with open(out) as f:
-        assert f.readline().strip() == "p_3,p_4,p_5"
+        assert f.readline().strip() == "proba_3,proba_4,proba_5"
     proba = np.loadtxt(out, delimiter=",", skiprows=1, dtype=np.float32)
     expected = model.predict(np.round(test_X, 6))  # the loaded model standardises its inputs itself
     unscaled = fm.Model.from_config(model.config(), params=model.params)
@@ -187,7 +201,7 @@ def test_npy_and_npz_train_and_predict(tmp_path, capsys):
     assert main(["predict", str(tmp_path / "m3.npz"), str(tmp_path / "d.npz"), "--x-key", "features",
                  "--out", str(tmp_path / "p.csv"), "--chunk-size", "7", "--quiet"]) == 0  # fmt: skip
     with open(tmp_path / "p.csv") as f:
-        assert f.readline() == "output_0\n"
+        assert f.readline() == "y\n"
     assert np.array_equal(np.loadtxt(tmp_path / "p.csv", skiprows=1), predicted[:, 0])  # %.17g is exact
 
     # Binary 0/1 targets give a sigmoid classifier; its labels come back as 0/1.
@@ -200,6 +214,58 @@ def test_npy_and_npz_train_and_predict(tmp_path, capsys):
                  "--out", str(tmp_path / "b.npy"), "--quiet"]) == 0  # fmt: skip
     assert np.mean(np.load(tmp_path / "b.npy") == (y > 0)) > 0.9
     assert capsys.readouterr().err == ""
+
+
+def _header_of(path):
+    with open(path, encoding="utf-8") as f:
+        return f.readline().rstrip("\n")
+
+
+# (what is trained, the target columns of d.csv or the y of d.npz, extra train options, expected header)
+HEADERS = [
+    ("softmax, classes 3 4 5", "csv", "kind", [], "proba_3,proba_4,proba_5"),
+    ("binary, classes 2 7", "csv", "churn", [], "proba_7"),  # the one sigmoid output: P(churn == 7)
+    ("binary from arrays", "npz", "binary", [], "proba_1"),
+    ("multilabel", "csv", "red,blue", [], "proba_red,proba_blue"),
+    ("multilabel from arrays", "npz", "multilabel", [], "proba_y_0,proba_y_1"),
+    ("regression", "csv", "price", [], "price"),
+    ("two regression targets", "csv", "price,kind", ["--output", "identity"], "price,kind"),
+    ("regression from arrays", "npz", "price", [], "y"),
+    ("two regression targets from arrays", "npz", "two", [], "y_0,y_1"),
+]
+
+
+@pytest.mark.parametrize("what, suffix, target, extra, header", HEADERS, ids=[h[0] for h in HEADERS])
+def test_prediction_csv_headers_say_what_each_column_is(tmp_path, monkeypatch, what, suffix, target, extra, header):
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    targets = {
+        "kind": rng.choice([3, 4, 5], 60), "churn": rng.choice([2, 7], 60), "red": rng.integers(0, 2, 60),
+        "blue": rng.integers(0, 2, 60), "price": rng.normal(size=60),
+    }  # fmt: skip
+    write_csv("d.csv", ["x0", "x1", *targets], np.column_stack([X, *targets.values()]).tolist())
+    ys = {"binary": targets["red"], "multilabel": np.column_stack([targets["red"], targets["blue"]]),
+          "price": targets["price"], "two": np.column_stack([targets["price"], targets["kind"]])}  # fmt: skip
+    np.savez("d.npz", X=X, y=ys.get(target, 0))
+    argv = ["train", f"d.{suffix}", "--out", "m.npz", "--epochs", "1", "--quiet", *extra]
+    assert main(argv + (["--target", target] if suffix == "csv" else [])) == 0
+    assert main(["predict", "m.npz", f"d.{suffix}", "--out", "p.csv", "--quiet"]) == 0
+    assert _header_of("p.csv") == header
+    assert main(["predict", "m.npz", f"d.{suffix}", "--out", "p.npy", "--quiet"]) == 0
+    assert np.load("p.npy").shape == (60, len(header.split(",")))  # a column per name, as in the .npy file
+    model = load("m.npz")
+    if model.output == "softmax" or (model.output == "sigmoid" and model.sizes[-1] == 1):  # --labels applies
+        assert main(["predict", "m.npz", f"d.{suffix}", "--out", "l.csv", "--labels", "--quiet"]) == 0
+        assert _header_of("l.csv") == "label"
+
+
+def test_a_softmax_model_without_classes_numbers_its_probabilities(tmp_path):
+    save_model(fm.Model([2, 3, 3], output="softmax", seed=0), tmp_path / "m.npz")
+    np.save(tmp_path / "X.npy", np.zeros((4, 2)))
+    assert main(["predict", str(tmp_path / "m.npz"), str(tmp_path / "X.npy"), "--out", str(tmp_path / "p.csv"),
+                 "--quiet"]) == 0  # fmt: skip
+    assert _header_of(tmp_path / "p.csv") == "proba_0,proba_1,proba_2"  # the labels --labels would write
 
 
 def test_progress_and_quiet(tmp_path, capsys):
@@ -215,6 +281,81 @@ def test_progress_and_quiet(tmp_path, capsys):
     assert main(["train", str(tmp_path / "d.npz"), "--out", out, "--epochs", "3", "--progress"]) == 0
     captured = capsys.readouterr()
     assert "fastmlp: epoch 3/3  loss " in captured.err and "epoch 3/3" not in captured.out  # through logging
+
+
+class FakeTerminal(io.StringIO):
+    """A stream that says it is a terminal, to see what a user at one would."""
+
+    def isatty(self):
+        return True
+
+
+def progress_lines(text):
+    """The lines of ``text`` that report epochs, each as a terminal shows it (what follows its last carriage return)."""
+    return [line.rsplit("\r", 1)[-1] for line in text.split("\n") if "epoch " in line]
+
+
+def test_train_progress_is_one_line_on_a_terminal(tmp_path, monkeypatch, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(20, 3)), y=rng.normal(size=20))
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    argv = ["train", str(tmp_path / "d.npz"), "--out", str(tmp_path / "m.npz"), "--epochs", "1000"]
+    assert main(argv) == 0  # no --progress: a terminal shows it by default
+    text = terminal.getvalue()
+    shown = progress_lines(text)
+    assert len(shown) == 1, text[-2000:]  # 1000 epochs, one line redrawn in place
+    assert re.match(r"fastmlp: \[#{20}\] epoch 1000/1000  [\d.]+ s  loss [\d.e-]+  r2 ", shown[0]), shown
+    assert 2 <= text.count("\r") <= 1001  # redrawn, but at most once per epoch
+    assert "trained 3-64-1" in capsys.readouterr().out
+
+
+def test_train_progress_off_a_terminal_is_a_few_lines(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "d.npz", X=rng.normal(size=(20, 3)), y=rng.normal(size=20))
+    argv = ["train", str(tmp_path / "d.npz"), "--out", str(tmp_path / "m.npz"), "--epochs", "1000", "--progress"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    shown = progress_lines(err)
+    assert "\r" not in err and 2 <= len(shown) <= 12, shown  # the first epoch, each tenth; not 1000 lines
+    assert [int(re.match(r"fastmlp: epoch (\d+)/1000  loss ", line).group(1)) for line in shown] == [
+        1, *range(100, 1001, 100)
+    ]  # fmt: skip
+
+
+def test_progress_finishes_the_line_when_the_fit_stops_early():
+    """A fit that ends before its last epoch (a divergence, early stopping) still leaves a finished line."""
+    terminal = FakeTerminal()
+    ticks = iter(range(10**6))
+    with EpochProgress(100, terminal, interval=5, clock=lambda: next(ticks)) as progress:
+        for epoch in range(1, 38):
+            progress(epoch, {"loss": 1.0 / epoch})
+    text = terminal.getvalue()
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert progress_lines(text)[0].startswith("fastmlp: [#######-------------] epoch 37/100  ")
+    assert text.count("\r") == 9  # throttled: epoch 1, then every 5 ticks, then the 37th at close
+
+
+def test_progress_fits_the_terminal_width():
+    terminal = FakeTerminal()  # no fileno: taken as 80 columns
+    with EpochProgress(3, terminal) as progress:
+        progress(1, {"loss": 1.0, **{f"val_metric_{k}": 0.5 for k in range(20)}})
+    assert all(len(segment) <= 79 for segment in terminal.getvalue().strip("\n").split("\r"))
+
+
+def test_demo_progress_on_and_off_a_terminal(monkeypatch, capsys):
+    argv = ["demo", "--epochs", "300", "--samples", "40"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    assert len(progress_lines(captured.err)) <= 2 * 12 and "epoch 1/" not in captured.out  # was 2 x 300 lines
+    assert "fastmlp: epoch 300/300  loss " in captured.err
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert main(argv) == 0
+    assert [line.split("]")[0] for line in progress_lines(terminal.getvalue())] == ["fastmlp: [" + "#" * 20] * 2
+    before = terminal.getvalue()
+    assert main([*argv, "--quiet"]) == 0
+    assert terminal.getvalue() == before  # --quiet: no bar either
 
 
 def test_subprocess_train_info_predict(tmp_path):
@@ -236,6 +377,48 @@ def test_subprocess_train_info_predict(tmp_path):
     result = python_m("predict", "model.npz", "X.npy", cwd=tmp_path)
     assert result.returncode == 2 and "the following arguments are required: --out" in result.stderr
     assert leftovers(tmp_path, ["d.npz", "X.npy", "model.npz", "p.csv"]) == []
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The first-run compile notice
+
+
+def _a_kernel():
+    return next(k for k in vars(jit_forward).values() if isinstance(k, numba.core.registry.CPUDispatcher))
+
+
+def test_the_compile_notice_is_given_once_and_only_for_fastmlp_kernels(caplog):
+    caplog.set_level(logging.INFO, logger="fastmlp")
+    kernel, other = _a_kernel(), numba.njit(lambda x: x)
+    with compile_notice() as listener:
+        with numba_event.trigger_event("numba:compile", data={"dispatcher": other}):
+            pass
+        assert not listener.shown and caplog.messages == []  # not a fastmlp kernel
+        for _ in range(3):  # a first run compiles many kernels: one notice
+            with numba_event.trigger_event("numba:compile", data={"dispatcher": kernel}):
+                pass
+    assert listener.shown and caplog.messages == [COMPILING_CACHED]
+    with numba_event.trigger_event("numba:compile", data={"dispatcher": kernel}):
+        pass
+    assert caplog.messages == [COMPILING_CACHED]  # the listener is gone after the block
+    uncached = types.SimpleNamespace(py_func=kernel.py_func, _cache=numba.core.caching.NullCache())
+    with compile_notice(), numba_event.trigger_event("numba:compile", data={"dispatcher": uncached}):
+        pass  # FASTMLP_CACHE=0, FASTMLP_FASTMATH=1, a read-only install: "first run only" would be untrue
+    assert caplog.messages == [COMPILING_CACHED, COMPILING_UNCACHED]
+
+
+@pytest.mark.slow
+@pytest.mark.subprocess
+def test_a_cold_cache_shows_the_compile_notice_once_and_a_warm_one_never(tmp_path):
+    save_model(fm.Model([3, 4, 2], output="softmax", seed=0), tmp_path / "m.npz")
+    np.save(tmp_path / "X.npy", np.zeros((5, 3)))
+    notice = f"fastmlp: {COMPILING_CACHED}"
+    for cache, extra, shown in [("cold", [], 1), ("cold", [], 0), ("cold-quiet", ["--quiet"], 0)]:
+        env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / cache))  # created by Numba, empty at first
+        result = python_m("predict", "m.npz", "X.npy", "--out", "p.npy", *extra, cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count(notice) == shown, (cache, extra, result.stderr)
+    assert os.listdir(tmp_path / "cold-quiet")  # that run did compile (and cache), quietly
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -387,7 +387,12 @@ def test_unicode_column_names_round_trip(files, capsys):
     assert load_with_metadata("ü.npz")[1].arrays["feature_names"].tolist() == ["größe", "名前"]
     assert run(["predict", "ü.npz", "ünï.csv", "--out", "ü.csv", "--labels", "--quiet"]) == 0
     with open("ü.csv", encoding="utf-8") as f:
-        assert f.readline() == "ラベル\n"
+        assert f.readline() == "label\n"
+    assert run(["train", "ünï.csv", "--target", "ラベル", "--output", "identity", "--out", "r.npz", "--epochs", "1",
+                "--quiet"]) == 0  # fmt: skip
+    assert run(["predict", "r.npz", "ünï.csv", "--out", "r.csv", "--quiet"]) == 0
+    with open("r.csv", encoding="utf-8") as f:
+        assert f.readline() == "ラベル\n"  # a regression's column is headed by its target's name
     assert run(["info", "ü.npz"]) == 0
     assert '"名前"' in capsys.readouterr().out
 

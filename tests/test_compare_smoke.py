@@ -62,10 +62,74 @@ def test_table_has_fastmlp_and_numpy_figures(quick_run):
     assert len(table) == 2
     header = next(line for line in markdown.splitlines() if line.startswith("| workload | unit"))
     assert "fastmlp" in header and "NumPy" in header and "PyTorch" not in header
-    for line in table:
+    for line, row in zip(table, ("W1", "P1"), strict=True):
         cells = [c.strip() for c in line.strip("|").split("|")]
-        assert cells[2].startswith("**") and cells[3][0].isdigit()  # fastmlp's figure, NumPy's with its ratio
-        assert "×)" in cells[3]
+        fast, peer = runs[row]["fastmlp"]["value"], runs[row]["numpy"]["value"]
+        numpy_wins = peer > fast if runs[row]["fastmlp"]["higher_is_better"] else peer < fast
+        bold = [cell.startswith("**") for cell in cells[2:4]]
+        assert bold == ([False, True] if numpy_wins else [True, False]), (line, fast, peer)  # the winner, not us
+        assert "×)" in cells[3] and "×" not in cells[2]  # NumPy's figure with fastmlp's speed-up over it
+    # A quick run says so wherever its figures are shown.
+    assert markdown.startswith(f"# fastmlp compared {compare.QUICK_NOTE}\n")
+    assert f"## 1 thread {compare.QUICK_NOTE}" in markdown
+
+
+def _raw(profile="full"):
+    """Results of a made-up run: W2, where a peer (JAX scan) beats fastmlp, and P1, where fastmlp wins."""
+    meta = {"date": "2026-01-01 00:00 UTC", "cpu": "a CPU", "python": "3.11", "threads": [1], "profile": profile,
+            "rows": {"W1": 1, "W2": 2, "W3": 3}, "p2_rows": 4, "lr": 0.001, "OPENBLAS_CORETYPE": None,
+            "command": "python -m bench.compare", "versions": dict.fromkeys(
+                ("fastmlp", "numpy", "numba", "scipy", "torch", "jax", "sklearn"), "1")}  # fmt: skip
+    samples, micro = {"unit": "samples/s", "higher_is_better": True}, {"unit": "µs", "higher_is_better": False}
+    runs = {
+        "W2": {"fastmlp": {"value": 86e3, **samples}, "torch": {"value": 70e3, **samples},
+               "jax-scan": {"value": 94e3, **samples}},
+        "P1": {"fastmlp": {"value": 13.4, **micro}, "torch": {"value": 46.2, **micro},
+               "jax-scan": {"error": "exit 1: crashed"}},
+    }  # fmt: skip
+    return compare.summarise({"meta": meta, "notes": [], "floors": {}, "runs": {"1": runs}})
+
+
+def _cells(markdown, prefix):
+    line = next(line for line in markdown.splitlines() if line.startswith(prefix))
+    return [c.strip() for c in line.strip("|").split("|")]
+
+
+def test_the_winner_of_each_row_is_bold_whoever_it_is():
+    markdown = compare.render_markdown(_raw())
+    head = _cells(markdown, "| workload")
+    assert head[2:5] == ["fastmlp", "PyTorch", "JAX scan"]
+    w2, p1 = _cells(markdown, "| W2 train"), _cells(markdown, "| P1 predict")
+    assert w2[2:5] == ["86k", "70k (1.23×)", "**94k** (0.91×)"]  # JAX scan wins W2: fastmlp is not bold
+    assert p1[2:5] == ["**13.4 µs**", "46.2 µs (3.45×)", "failed"]  # lower is better; a failure never wins
+    assert "quick run" not in markdown
+
+
+def test_a_quick_run_says_so_in_its_table_and_its_chart(tmp_path, monkeypatch):
+    markdown = compare.render_markdown(_raw("quick"))
+    headings = [line for line in markdown.splitlines() if line.startswith(("# ", "## ", "Targets"))]
+    assert headings[:2] == [f"# fastmlp compared {compare.QUICK_NOTE}", f"## 1 thread {compare.QUICK_NOTE}"]
+    assert all(compare.QUICK_NOTE in line for line in headings)
+    figure = pytest.importorskip("matplotlib.figure")
+    titles = []
+    real_savefig = figure.Figure.savefig
+
+    def savefig(fig, *args, **kwargs):
+        titles.append(fig._suptitle.get_text())
+        return real_savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(figure.Figure, "savefig", savefig)
+    assert compare.render_chart(_raw("quick"), str(tmp_path / "quick.png")) is None
+    assert compare.render_chart(_raw(), str(tmp_path / "full.png")) is None
+    assert compare.QUICK_NOTE in titles[0].splitlines()[0] and "quick run" not in titles[1]
+
+
+def test_an_earlier_run_is_rendered_again_without_measuring(tmp_path):
+    raw = _raw()
+    with open(tmp_path / "compare.json", "w") as f:
+        json.dump(raw, f)
+    assert compare.main(["--render", str(tmp_path / "compare.json"), "--out", str(tmp_path / "again"), "--silent"]) == 0
+    assert "**94k**" in (tmp_path / "again" / "compare.md").read_text()
 
 
 def test_missing_peer_is_a_note_not_an_error(monkeypatch):

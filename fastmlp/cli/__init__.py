@@ -6,6 +6,7 @@
     fastmlp info model.npz [--json]
     fastmlp predict model.npz new.csv --out predictions.csv [--chunk-size 65536] [--labels]
     fastmlp demo
+    fastmlp --version
 
 Data files
     ``.csv``: a header row of column names, then one row of numbers per sample. ``train --target a,b`` names the
@@ -14,6 +15,15 @@ Data files
     ``.npy``: the feature matrix; ``train`` takes the targets from ``--target-file y.npy`` or from the columns
     numbered in ``--target`` (``--target -1``: the last column). ``predict`` memory-maps it.
     ``.npz``: arrays ``X`` and ``y`` (``--x-key``, ``--y-key``), or ``--target`` column numbers of ``X``.
+
+Prediction files
+    ``predict --out`` writes ``.npy`` (the outputs as an array: one column per output, or the labels as a 1-D array)
+    or ``.csv`` with a header row naming what each column holds: ``proba_<class>`` for each class of a softmax
+    model; ``proba_<positive class>`` for the one output of a binary (sigmoid) classifier, the probability of the
+    second of its two classes (that of the first is 1 minus it, so it gets no column, as in the ``.npy`` file);
+    ``proba_<target>`` for each column of a multilabel model; the target names of a regression (``y``, or ``y_0``,
+    ``y_1``, ... for a model trained from arrays); ``label`` for ``--labels``. Classes a file does not name are
+    numbered 0, 1, ..., as ``--labels`` writes them.
 
 Output activation (``train --output``, default ``auto``)
     ``auto`` picks ``sigmoid`` for one target column of integers with exactly 2 distinct values, or for several
@@ -28,8 +38,10 @@ Unattended use
     one line on stderr, ``fastmlp: error: ...``, ending ``(see: fastmlp COMMAND --help)`` for usage errors.
     Output files (the model, the predictions) are written to a temporary file and renamed into place when
     complete, so a failure or a SIGTERM never leaves a partial file. Messages go through the :mod:`logging` logger
-    ``"fastmlp"`` to stderr; ``--quiet`` keeps only errors; progress is shown on a terminal or with
-    ``--progress``. The result line of ``train`` and ``predict`` goes to stdout.
+    ``"fastmlp"`` to stderr, among them ``fastmlp: compiling kernels (first run only...)`` when a run compiles
+    rather than loads the kernels from Numba's cache; ``--quiet`` keeps only errors; progress is shown on a
+    terminal or with ``--progress``: on a terminal one line redrawn in place, elsewhere a line for the first
+    epoch, each tenth of the epochs and the last. The result line of ``train`` and ``predict`` goes to stdout.
 
 The package
     :mod:`~fastmlp.cli.parsing` builds the parser; :mod:`~fastmlp.cli.train`, :mod:`~fastmlp.cli.predict`,
@@ -47,7 +59,7 @@ import threading
 import zipfile
 import zlib
 
-from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, log
+from .common import EXIT_ERROR, EXIT_OK, EXIT_USAGE, UsageError, compile_notice, log
 from .parsing import build_parser, usage_hint
 
 __all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "Terminated", "UsageError", "build_parser", "main"]
@@ -133,7 +145,7 @@ def main(argv=None):
             f"fastmlp: error: a command is required: train, predict, info or demo {usage_hint(parser.prog)}\n"
         )
         return EXIT_USAGE
-    with _logging_to_stderr(args.quiet), _signals_raise():
+    with _logging_to_stderr(args.quiet), _signals_raise(), compile_notice():
         try:
             return args.handler(args)
         except UsageError as exc:

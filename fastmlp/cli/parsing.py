@@ -23,6 +23,7 @@ from .._validation import (
     check_int,
     check_positive_float,
 )
+from .._version import __version__
 from ..optimizers import OPTIMIZERS
 from .data import READ_CHUNK_ROWS
 from .demo import run_demo
@@ -163,6 +164,7 @@ def build_parser():
         description="A small, fast multi-layer perceptron.",
         epilog="Exit status: 0 success, 1 bad data or files, 2 usage error, 128+N after signal N.",
     )
+    parser.add_argument("--version", action="version", version=f"fastmlp {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = commands.add_parser("train", help="train a model on a .csv, .npy or .npz file and save it")

@@ -59,16 +59,31 @@ class _InputSpec:
         self.model = model
 
     def output_columns(self, labels):
-        model = self.model
-        names = self.target_names if isinstance(self.target_names, list) else None
+        """The header of a ``.csv`` output: what each column holds.
+
+        ``label`` for ``--labels``; for probabilities ``proba_<class>`` per class of a softmax model,
+        ``proba_<positive class>`` for the one column of a binary sigmoid model (the probability of its second
+        class), ``proba_<target>`` per column of a multilabel model; the target names for a regression (``y``,
+        or ``y_0``, ``y_1``, ... without them). Unnamed classes are numbered as ``--labels`` numbers them.
+        """
         if labels:
-            return [str(names[0]) if names and len(names) == 1 else "label"]
+            return ["label"]
+        model = self.model
         n_out = model.sizes[-1]
-        if model.output == "softmax" and isinstance(self.classes, list) and len(self.classes) == n_out:
-            return [f"p_{c}" for c in self.classes]
-        if names and len(names) == n_out:
-            return [str(n) for n in names]
-        return [f"output_{k}" for k in range(n_out)]
+        names = self.target_names
+        names = [str(n) for n in names] if isinstance(names, list) and len(names) == n_out else None
+        classes = self.classes if isinstance(self.classes, list) else None
+        if model.output == "softmax":
+            return [f"proba_{c}" for c in (classes if classes is not None and len(classes) == n_out else range(n_out))]
+        if model.output == "sigmoid":
+            if n_out == 1 and classes is not None and len(classes) == 2:
+                return [f"proba_{classes[1]}"]  # trained on y == classes[1]
+            if names is not None:
+                return [f"proba_{name}" for name in names]
+            return ["proba_1"] if n_out == 1 else [f"proba_y_{k}" for k in range(n_out)]
+        if names is not None:
+            return names
+        return ["y"] if n_out == 1 else [f"y_{k}" for k in range(n_out)]
 
     def labels(self, outputs, model_path):
         """Class labels from a classifier's outputs (argmax for softmax, p >= 0.5 for one sigmoid output)."""

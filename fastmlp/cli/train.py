@@ -6,6 +6,7 @@ The model file's metadata records what ``predict`` needs to read new data the sa
 column names of ``.csv`` data, the class labels, and the standardisation of ``--standardize``.
 """
 
+import contextlib
 import itertools
 import math
 import sys
@@ -18,22 +19,20 @@ from .._validation import check_hidden
 from ..io import save_model
 from ..model import Model
 from ..optimizers import OPTIMIZERS
-from .common import EXIT_OK, UsageError, check_input_file, check_output_path, log, say, show_progress
+from .common import (
+    EXIT_OK,
+    EpochProgress,
+    UsageError,
+    check_input_file,
+    check_output_path,
+    log,
+    say,
+    show_progress,
+)
 from .data import data_suffix, load_training_data
 from .targets import prepare_targets
 
 __all__ = ["run_train"]
-
-
-class _EpochLogger:
-    """A fit callback that reports each epoch through the ``fastmlp`` logger (progress goes to stderr)."""
-
-    def __init__(self, epochs):
-        self.epochs = epochs
-
-    def __call__(self, epoch, logs):
-        figures = "  ".join(f"{name} {value:.4g}" for name, value in logs.items())
-        log.info("epoch %d/%d  %s", epoch, self.epochs, figures)
 
 
 def run_train(args):
@@ -97,12 +96,14 @@ def run_train(args):
     optimizer_class = OPTIMIZERS[args.optimizer]
     optimizer = optimizer_class() if args.lr is None else optimizer_class(lr=args.lr)
     log.info("training %s: %d parameters, %s, %d epochs", _arch(model), model.n_params, optimizer, args.epochs)
-    callbacks = [_EpochLogger(args.epochs)] if show_progress(args, sys.stderr) else None
+    progress = EpochProgress(args.epochs, sys.stderr) if show_progress(args, sys.stderr) else None
     start = time.perf_counter()
-    history = model.fit(
-        X, y, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
-        validation_fraction=args.validation_fraction, seed=args.seed, callbacks=callbacks,
-    )  # fmt: skip
+    with progress or contextlib.nullcontext():
+        history = model.fit(
+            X, y, epochs=args.epochs, batch_size=args.batch_size, optimizer=optimizer,
+            validation_fraction=args.validation_fraction, seed=args.seed,
+            callbacks=None if progress is None else [progress],
+        )  # fmt: skip
     seconds = time.perf_counter() - start
     save_model(model, args.out, metadata=metadata, arrays=arrays)
     # The History does not say how many rows fit held out; this is the count its validation split takes.
