@@ -198,6 +198,10 @@ class Engine:
         loss = _backward.backward(
             X, Y, w, params, self.net, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts, grads, ws.wt
         )
+        return self._with_penalty(loss, params, w, alpha, grads)
+
+    def _with_penalty(self, loss, params, w, alpha, grads):
+        """``loss`` plus the L2 penalty, whose gradient is added to ``grads`` (nothing when ``alpha`` is 0)."""
         if alpha:
             weight_total = float(np.sum(w, dtype=np.float64))
             lay = self.layout
@@ -231,12 +235,7 @@ class Engine:
             X.arrays, rows, Y, w, params, self.net, self.subnet, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts,
             grads, ws.wt,
         )  # fmt: skip
-        if alpha:
-            weight_total = float(np.sum(w, dtype=np.float64))
-            lay = self.layout
-            loss += self.penalty(params, alpha, weight_total)
-            _backward.add_weight_penalty_gradient(params, lay.sizes, lay.woff, alpha / weight_total, grads)
-        return float(loss)
+        return self._with_penalty(loss, params, w, alpha, grads)
 
     def train_epoch(self, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators, norms):
         """Run one training epoch in one compiled call; return its loss (see ``fastmlp._jit.train.train_epoch``).

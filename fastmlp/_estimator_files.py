@@ -26,6 +26,7 @@ from sklearn.base import is_classifier
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.validation import check_is_fitted
 
+from . import _validation as v
 from .io import ModelFileError, load_with_metadata, save_model
 
 __all__ = ["EstimatorFileMixin"]
@@ -261,18 +262,7 @@ def _label_binarizer(meta, arrays, model):
 
 def _storable_labels(classes):
     """``classes_`` as an array a model file can hold: numbers as they are, strings as ``<U``."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "biufU":
-        return classes
-    values = classes.tolist()
-    if classes.dtype.kind == "O" and all(isinstance(c, str) for c in values):
-        return np.asarray(values, dtype=str)
-    if classes.dtype.kind == "O" and all(_is_number(c) or isinstance(c, bool | np.bool_) for c in values):
-        converted = np.asarray(values)
-        if converted.dtype.kind in "biuf":
-            return converted
-    kinds = sorted({type(c).__name__ for c in values})
-    raise TypeError(f"classes_ holds {', '.join(kinds)} values; only numbers and strings can be saved.")
+    return v.label_array(classes, "can be saved")
 
 
 def _label_kind(value):

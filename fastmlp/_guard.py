@@ -65,37 +65,29 @@ class UseGuard:
                 self._trainer = None
 
 
-def reads(what):
-    """Decorate a method of an object with a ``_guard`` so that each call registers as a computation ``what``."""
+def _guarded(start, stop, what):
+    """A decorator that brackets each call of a method with ``self._guard.<start>(what)`` and ``<stop>()``."""
 
     def decorate(method):
         @functools.wraps(method)
         def guarded(self, *args, **kwargs):
             guard = self._guard
-            guard.start_reading(what)
+            getattr(guard, start)(what)
             try:
                 return method(self, *args, **kwargs)
             finally:
-                guard.stop_reading()
+                getattr(guard, stop)()
 
         return guarded
 
     return decorate
+
+
+def reads(what):
+    """Decorate a method of an object with a ``_guard`` so that each call registers as a computation ``what``."""
+    return _guarded("start_reading", "stop_reading", what)
 
 
 def trains(what):
     """Decorate a method of an object with a ``_guard`` so that each call takes the object for training ``what``."""
-
-    def decorate(method):
-        @functools.wraps(method)
-        def guarded(self, *args, **kwargs):
-            guard = self._guard
-            guard.start_training(what)
-            try:
-                return method(self, *args, **kwargs)
-            finally:
-                guard.stop_training()
-
-        return guarded
-
-    return decorate
+    return _guarded("start_training", "stop_training", what)

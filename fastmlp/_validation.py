@@ -61,6 +61,7 @@ __all__ = [
     "class_weight_rows",
     "encode_targets",
     "is_sparse",
+    "label_array",
     "to_kernel_array",
 ]
 
@@ -606,11 +607,17 @@ def check_option(value, name, options):
 
 def check_float_above(value, name, bound):
     """Return ``value`` as a float, requiring a finite real number > ``bound``."""
-    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number > {bound}, finite; got {value!r}.")
+    what = f"a number > {bound}, finite"
+    _check_real(value, name, what)
     if not bound < value < np.inf:
-        raise ValueError(f"{name} must be a number > {bound}, finite; got {value!r}.")
+        raise ValueError(f"{name} must be {what}; got {value!r}.")
     return float(value)
+
+
+def _check_real(value, name, what):
+    """Raise TypeError, naming ``name`` and ``what`` it must be, unless ``value`` is a real number (not a bool)."""
+    if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}; got {value!r}.")
 
 
 def check_step(value, name, largest=0.1):
@@ -619,3 +626,22 @@ def check_step(value, name, largest=0.1):
     if value > largest:
         raise ValueError(f"{name} must be a small step, in (0, {largest}]; got {value}.")
     return value
+
+
+def label_array(classes, what):
+    """Class labels as an array without objects: numbers and booleans as they are, strings as ``<U``.
+
+    ``what`` ends the message of the TypeError for any other kind of label ("can be saved", say).
+    """
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "biufU":
+        return classes
+    values = classes.tolist()
+    if classes.dtype.kind == "O" and values and all(isinstance(c, str) for c in values):
+        return np.asarray(values, dtype=str)
+    if classes.dtype.kind == "O" and values and all(isinstance(c, numbers.Real | np.bool_) for c in values):
+        numeric = np.asarray(values)
+        if numeric.dtype.kind in "biuf" and numeric.ndim == 1:
+            return numeric
+    kinds = sorted({type(c).__name__ for c in values})
+    raise TypeError(f"classes_ holds {', '.join(kinds)} values; only numbers, booleans and strings {what}.")

@@ -445,6 +445,20 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         self._no_improvement_count = self._plateau.count
         return improved
 
+    def predict(self, X):
+        """Predict with the fitted network: target values (regressor) or class labels (classifier).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_samples, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_samples,), or (n_samples, n_outputs) for several outputs or labels
+        """
+        out = self._predict_outputs(X)
+        return self._decode(out.ravel() if out.shape[1] == 1 else out)
+
     def _predict_outputs(self, X):
         check_is_fitted(self, "model_")
         X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), accept_sparse=["csr", "csc"])
@@ -460,6 +474,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        # Regression targets may have several columns; classifiers declare multilabel targets instead (their
+        # classifier tags come from ClassifierMixin, after this). isinstance, as is_classifier reads these tags.
+        tags.target_tags.multi_output = not isinstance(self, ClassifierMixin)
         return tags
 
 
@@ -553,38 +570,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over X and y, continuing the previous state (stochastic solvers only).
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-        sample_weight : array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        self
+        The parameters are those of :meth:`fit`; returns ``self``.
         """
         if not hasattr(self, "model_"):
             self._validate_params()
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
-        """Predict with the fitted network.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_outputs)
-        """
-        out = self._predict_outputs(X)
-        return out.ravel() if out.shape[1] == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        return tags
+    def _decode(self, outputs):
+        return outputs
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -648,21 +641,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(classes)
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
-    def predict(self, X):
-        """Predict class labels.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or (n_samples, n_labels)
-        """
-        out = self._predict_outputs(X)
-        if out.shape[1] == 1:
-            out = out.ravel()
-        return self._label_binarizer.inverse_transform(out)
+    def _decode(self, outputs):
+        return self._label_binarizer.inverse_transform(outputs)
 
     def predict_proba(self, X):
         """Class probabilities, columns in the order of ``classes_``.
@@ -682,16 +662,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return out
 
     def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-        """
+        """The logarithm of :meth:`predict_proba` (same argument, same shape; ``-inf`` for a probability of 0)."""
         proba = self.predict_proba(X)
         with np.errstate(divide="ignore"):
             return np.log(proba, out=proba)

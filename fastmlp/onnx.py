@@ -24,6 +24,7 @@ import sys
 
 import numpy as np
 
+from . import _validation as v
 from ._atomic import atomic_path
 from ._version import __version__
 from .model import Model
@@ -325,20 +326,8 @@ def _classifier_outputs(graph, p, target_type, classes):
 
 def _label_table(classes):
     """``classes_`` as an array ONNX can hold: numbers and booleans as they are, strings as an object array."""
-    classes = np.asarray(classes)
-    if classes.dtype.kind in "biuf":
-        return classes
-    values = classes.tolist()
-    if classes.dtype.kind == "U" or all(isinstance(c, str) for c in values):
-        return np.array(values, dtype=object)
-    if classes.dtype.kind == "O" and not any(isinstance(c, str | bytes) for c in values):
-        numeric = np.array(values)
-        if numeric.dtype.kind in "biuf":
-            return numeric
-    raise TypeError(
-        f"fastmlp.to_onnx exports class labels that are numbers, booleans or strings; these classes_ have dtype "
-        f"{classes.dtype} ({values[:3]!r}...). Refit with labels of one of those kinds."
-    )
+    labels = v.label_array(classes, "can be exported")
+    return labels.astype(object) if labels.dtype.kind == "U" else labels
 
 
 def _finish(onnx, graph, net, source, outputs, opset, path):

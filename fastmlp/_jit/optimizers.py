@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
+_KERNEL_SALT = "22abe3fe6038afba90ec3933d1e60281359a4af8aac0c9a0176e3e36d7690ea2"
 
 OPT_SGD = 0
 OPT_ADAM = 1
@@ -53,22 +53,17 @@ def _sgd_range(lr, momentum, nesterov, grads, params, velocity, start, stop, coe
 def _adam_range(folded, lr, beta1, beta2, eps, correction1, correction2, grads, params, m1, m2, start, stop, coef):
     """Adam over ``params[start:stop]`` (scikit-learn's form when ``folded``), the gradient as for ``_sgd_range``."""
     cast = params.dtype.type
-    if folded:
-        step_size = lr * math.sqrt(correction2) / correction1
-        for i in range(start, stop):
-            g = cast(grads[i] + coef * params[i])
-            m = beta1 * m1[i] + (1.0 - beta1) * g
-            v = beta2 * m2[i] + (1.0 - beta2) * g * g
-            m1[i] = m
-            m2[i] = v
+    step_size = lr * math.sqrt(correction2) / correction1
+    for i in range(start, stop):
+        g = cast(grads[i] + coef * params[i])
+        m = beta1 * m1[i] + (1.0 - beta1) * g
+        v = beta2 * m2[i] + (1.0 - beta2) * g * g
+        m1[i] = m
+        m2[i] = v
+        # The branch does not depend on i: the compiler takes it out of the loop.
+        if folded:
             params[i] -= step_size * m / (math.sqrt(v) + eps)
-    else:
-        for i in range(start, stop):
-            g = cast(grads[i] + coef * params[i])
-            m = beta1 * m1[i] + (1.0 - beta1) * g
-            v = beta2 * m2[i] + (1.0 - beta2) * g * g
-            m1[i] = m
-            m2[i] = v
+        else:
             params[i] -= lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
 
 

@@ -13,16 +13,33 @@ from .backward import (
     backward,
     delta_times_weights_t,
     sum_rows,
-    weight_square_sum,
 )
 from .checks import all_finite
 from .forward import OUTPUT_NOT_FINITE, PREDICTED, forward, predict_into
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
-from .optimizers import HYPER_ALPHA, optimizer_step
-from .train import accumulate_metric, accumulate_norms, gather_rows
+from .train import finish_step, gather_rows
 
-_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
+_KERNEL_SALT = "22abe3fe6038afba90ec3933d1e60281359a4af8aac0c9a0176e3e36d7690ea2"
+
+
+@jit(inline=True)
+def _entry_products(data, indices, indptr, rows, source, target, transposed):
+    """Set ``target`` to the sum over the stored entries ``x`` at ``(i, c)`` of rows ``rows`` of ``x * source``'s row.
+
+    Entry ``(i, c)`` adds ``x * source[c]`` to ``target[i]`` (``X_rows @ source``), or, ``transposed``,
+    ``x * source[i]`` to ``target[c]`` (``X_rows.T @ source``).
+    """
+    n = target.shape[1]
+    target[:, :] = 0.0
+    for i in range(rows.shape[0]):
+        r = rows[i]
+        for p in range(indptr[r], indptr[r + 1]):
+            x = data[p]
+            c = indices[p]
+            to, fro = (c, i) if transposed else (i, c)
+            for j in range(n):
+                target[to, j] += x * source[fro, j]
 
 
 @jit
@@ -31,32 +48,13 @@ def sparse_times_dense(data, indices, indptr, rows, W, Z):
 
     ``Z`` (shape ``(len(rows), W.shape[1])``) is modified in place.
     """
-    m, n = Z.shape
-    for i in range(m):
-        for j in range(n):
-            Z[i, j] = 0.0
-        r = rows[i]
-        for p in range(indptr[r], indptr[r + 1]):
-            x = data[p]
-            c = indices[p]
-            for j in range(n):
-                Z[i, j] += x * W[c, j]
+    _entry_products(data, indices, indptr, rows, W, Z, False)
 
 
 @jit
 def sparse_t_times_dense(data, indices, indptr, rows, D, G):
     """Write ``G = X_rows.T @ D``, scattering each stored entry's row of ``D``. ``G`` is modified in place."""
-    n_in, n = G.shape
-    for c in range(n_in):
-        for j in range(n):
-            G[c, j] = 0.0
-    for i in range(rows.shape[0]):
-        r = rows[i]
-        for p in range(indptr[r], indptr[r + 1]):
-            x = data[p]
-            c = indices[p]
-            for j in range(n):
-                G[c, j] += x * D[i, j]
+    _entry_products(data, indices, indptr, rows, D, G, True)
 
 
 @jit(inline=True)
@@ -164,7 +162,6 @@ def train_epoch_sparse(
     n = order.shape[0]
     n_out = sizes[sizes.shape[0] - 1]
     last = sizes.shape[0] - 2
-    alpha = hyper[HYPER_ALPHA]
     total = 0.0
     total_weight = 0.0
     for start in range(0, n, batch_size):
@@ -181,15 +178,9 @@ def train_epoch_sparse(
         sparse_forward(csr, rows, params, net, subnet, use_bias, zs, acts)
         loss = sparse_backward(csr, rows, Yb, w_batch, params, net, subnet, loss_code, use_bias, zs, acts, dlts, grads,
                                wt)  # fmt: skip
-        total += loss * batch_weight
+        total += finish_step(
+            loss, batch_weight, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, net, opt_code, hyper, vectors,
+            step, metric_code, record_norms, metric_acc, norms_acc,
+        )  # fmt: skip
         total_weight += batch_weight
-        penalty = 0.0
-        if alpha != 0.0:
-            # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
-            total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
-            penalty = alpha / batch_weight
-        accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
-        if record_norms:
-            accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
-        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
     return total / total_weight if total_weight > 0.0 else 0.0

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "c524bf3f0a2c560b8dbdfeca7c359953f4837b77ebbcadea98f035fb63290016"
+_KERNEL_SALT = "22abe3fe6038afba90ec3933d1e60281359a4af8aac0c9a0176e3e36d7690ea2"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -99,6 +99,32 @@ def accumulate_norms(grads, params, sizes, woff, penalty, norms_acc):
         norms_acc[k] += math.sqrt(squares)
 
 
+@jit(inline=True)
+def finish_step(
+    loss, batch_weight, A_out, Yb, w_batch, net, opt_code, hyper, vectors, step, metric_code, record_norms, metric_acc,
+    norms_acc,
+):  # fmt: skip
+    """The end of one training step after its backward pass: the metric, the norms and the optimizer step.
+
+    Returns the batch's part of the epoch's loss total: ``loss * batch_weight`` plus the L2 penalty
+    ``alpha / 2 * sum ||W||^2`` at the parameters the batch was measured with (``hyper[HYPER_ALPHA]``).
+    """
+    sizes, woff = net[0], net[1]
+    params, grads, state1, state2 = vectors
+    alpha = hyper[HYPER_ALPHA]
+    part = loss * batch_weight
+    penalty = 0.0
+    if alpha != 0.0:
+        # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
+        part += 0.5 * alpha * weight_square_sum(params, sizes, woff)
+        penalty = alpha / batch_weight
+    accumulate_metric(metric_code, A_out, Yb, w_batch, metric_acc)
+    if record_norms:
+        accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
+    optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
+    return part
+
+
 @jit
 def train_epoch(
     X, Y, w, order, batch_size, net, loss_code, use_bias, opt_code, hyper, vectors, step, workspace, batch,
@@ -165,7 +191,6 @@ def train_epoch(
     n_in = sizes[0]
     n_out = sizes[sizes.shape[0] - 1]
     last = sizes.shape[0] - 2
-    alpha = hyper[HYPER_ALPHA]
     total = 0.0
     total_weight = 0.0
     for start in range(0, n, batch_size):
@@ -190,15 +215,9 @@ def train_epoch(
             continue
         forward(Xb, params, net, use_bias, zs, acts)
         loss = backward(Xb, Yb, w_batch, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt)
-        total += loss * batch_weight
+        total += finish_step(
+            loss, batch_weight, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, net, opt_code, hyper, vectors,
+            step, metric_code, record_norms, metric_acc, norms_acc,
+        )  # fmt: skip
         total_weight += batch_weight
-        penalty = 0.0
-        if alpha != 0.0:
-            # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
-            total += 0.5 * alpha * weight_square_sum(params, sizes, woff)
-            penalty = alpha / batch_weight
-        accumulate_metric(metric_code, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, metric_acc)
-        if record_norms:
-            accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
-        optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
     return total / total_weight if total_weight > 0.0 else 0.0
