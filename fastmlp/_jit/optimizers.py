@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "22abe3fe6038afba90ec3933d1e60281359a4af8aac0c9a0176e3e36d7690ea2"
+_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
 
 OPT_SGD = 0
 OPT_ADAM = 1
@@ -31,20 +31,24 @@ N_HYPER = 8
 
 @jit(inline=True)
 def _sgd_range(lr, momentum, nesterov, grads, params, velocity, start, stop, coef):
-    """SGD over ``params[start:stop]``, with ``coef * params`` added to the gradient (the L2 penalty's)."""
-    cast = params.dtype.type
+    """SGD over ``params[start:stop]``, with ``coef * params`` added to the gradient (the L2 penalty's).
+
+    Everything in the parameters' dtype, ``coef`` included: a float64 factor would turn a float32 loop into a
+    float64 one (see :func:`optimizer_step`).
+    """
+    coef = params.dtype.type(coef)
     if momentum == 0.0:
         for i in range(start, stop):
-            params[i] -= lr * cast(grads[i] + coef * params[i])
+            params[i] -= lr * (grads[i] + coef * params[i])
     elif nesterov:
         for i in range(start, stop):
-            g = cast(grads[i] + coef * params[i])
+            g = grads[i] + coef * params[i]
             v = momentum * velocity[i] - lr * g
             velocity[i] = v
             params[i] += momentum * v - lr * g
     else:
         for i in range(start, stop):
-            v = momentum * velocity[i] - lr * cast(grads[i] + coef * params[i])
+            v = momentum * velocity[i] - lr * (grads[i] + coef * params[i])
             velocity[i] = v
             params[i] += v
 
@@ -124,6 +128,9 @@ def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step
         if momentum >= 1.0:  # a momentum in [0, 1) within float32's rounding of 1: keep the velocity decaying
             momentum = np.nextafter(params.dtype.type(1.0), params.dtype.type(0.0))
         nesterov = hyper[HYPER_NESTEROV] != 0.0
+        if penalty == 0.0:  # one pass over the whole vector: small networks have short segments
+            _sgd_range(lr_p, momentum, nesterov, grads, params, state1, 0, n, 0.0)
+            return
         for k in range(n_layers):
             w_stop = woff[k] + sizes[k] * sizes[k + 1]
             stop = woff[k + 1] if k + 1 < n_layers else n  # the layer's bias (if any) lies between
@@ -138,6 +145,9 @@ def optimizer_step(code, hyper, sizes, woff, grads, params, state1, state2, step
     correction1 = 1.0 - beta1**t
     correction2 = 1.0 - beta2**t
     folded = code == OPT_ADAM_FOLDED
+    if penalty == 0.0:
+        _adam_range(folded, lr, beta1, beta2, eps, correction1, correction2, grads, params, state1, state2, 0, n, 0.0)
+        return
     for k in range(n_layers):
         w_stop = woff[k] + sizes[k] * sizes[k + 1]
         stop = woff[k + 1] if k + 1 < n_layers else n

@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_rows
 
-_KERNEL_SALT = "22abe3fe6038afba90ec3933d1e60281359a4af8aac0c9a0176e3e36d7690ea2"
+_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
 
 
 @jit(inline=True)
