@@ -221,7 +221,9 @@ class Engine:
 
     def sparse_predict_into(self, params, X, rows, first, hidden, out):
         """As :meth:`predict_into`, for the rows ``rows`` of the :class:`CSR` matrix ``X`` (inputs checked)."""
-        return _sparse.sparse_predict_into(X.arrays, rows, params, self.net, self.subnet, self.bias, first, hidden, out)
+        return _sparse.sparse_predict_into(
+            X.arrays, rows, params, self.net, self.subnet, self.bias, first, hidden, out, False
+        )
 
     def first_buffer(self, rows, dtype):
         """The buffer :meth:`sparse_predict_into` needs for the first layer's activations."""

@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
+_KERNEL_SALT = "dff5a6797a903277720b303f61ca8eefe83e868470ecadaea77e2d1b615dfb3b"
 
 
 @jit

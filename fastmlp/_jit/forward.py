@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
+_KERNEL_SALT = "dff5a6797a903277720b303f61ca8eefe83e868470ecadaea77e2d1b615dfb3b"
 
 
 @jit(inline=True)

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
+_KERNEL_SALT = "dff5a6797a903277720b303f61ca8eefe83e868470ecadaea77e2d1b615dfb3b"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_rows
 
-_KERNEL_SALT = "ee645bf9f5596288ebf59f11fff272622b36352cfb1361ea2960d785798868d2"
+_KERNEL_SALT = "dff5a6797a903277720b303f61ca8eefe83e868470ecadaea77e2d1b615dfb3b"
 
 
 @jit(inline=True)
@@ -122,11 +122,13 @@ def sparse_backward(csr, rows, Y, w, params, net, subnet, loss_code, use_bias, z
 
 
 @jit
-def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden, out):
-    """Write the outputs for CSR rows ``rows`` into ``out``; return PREDICTED or OUTPUT_NOT_FINITE.
+def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden, out, check_first):
+    """Write the outputs for CSR rows ``rows`` into ``out``; return PREDICTED or another status of ``predict_into``.
 
     ``first`` holds the first layer's activations (at least ``len(rows) * sizes[1]`` values; unused without hidden
-    layers) and ``hidden`` the later hidden layers' (as :func:`fastmlp._jit.forward.predict_into`).
+    layers) and ``hidden`` the later hidden layers' (as :func:`fastmlp._jit.forward.predict_into`);
+    ``check_first`` has ``predict_into`` check the first layer's activations for NaN and infinity. (An argument,
+    not a literal: a literal would compile ``predict_into`` a second time.)
     """
     data, indices, indptr = csr
     sizes, woff, boff, aoff, codes = net
@@ -139,7 +141,7 @@ def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden,
     A0 = matrix_view(first, 0, m, sizes[1])
     sparse_times_dense(data, indices, indptr, rows, weight_view(params, sizes, woff, 0), A0)
     add_bias_and_activate(codes[0], use_bias, b0, A0, A0)
-    return predict_into(A0, params, subnet, use_bias, hidden, out, False)
+    return predict_into(A0, params, subnet, use_bias, hidden, out, check_first)
 
 
 @jit
