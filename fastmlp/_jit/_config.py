@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "ed82f4829638f3736c88ce5e146ad5fd7f339c5a2782a552c6f638b1e6285a0b"
+_KERNEL_SALT = "82024a99e4e9ea805425d3b3be08a4829454903353d371f0e69cf038d584e58f"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
