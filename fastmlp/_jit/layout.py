@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "82024a99e4e9ea805425d3b3be08a4829454903353d371f0e69cf038d584e58f"
+_KERNEL_SALT = "cef772bc998a00c10456617df7c2e0beeccb2deb58cf0780ef3f70dbe36b45d4"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

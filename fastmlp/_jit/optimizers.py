@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "82024a99e4e9ea805425d3b3be08a4829454903353d371f0e69cf038d584e58f"
+_KERNEL_SALT = "cef772bc998a00c10456617df7c2e0beeccb2deb58cf0780ef3f70dbe36b45d4"
 
 OPT_SGD = 0
 OPT_ADAM = 1

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "82024a99e4e9ea805425d3b3be08a4829454903353d371f0e69cf038d584e58f"
+_KERNEL_SALT = "cef772bc998a00c10456617df7c2e0beeccb2deb58cf0780ef3f70dbe36b45d4"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

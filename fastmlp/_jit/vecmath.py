@@ -56,7 +56,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "82024a99e4e9ea805425d3b3be08a4829454903353d371f0e69cf038d584e58f"
+_KERNEL_SALT = "cef772bc998a00c10456617df7c2e0beeccb2deb58cf0780ef3f70dbe36b45d4"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
