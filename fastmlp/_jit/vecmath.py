@@ -56,7 +56,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "cef772bc998a00c10456617df7c2e0beeccb2deb58cf0780ef3f70dbe36b45d4"
+_KERNEL_SALT = "64653ac8f171031548c343439b9c654d7671dc00f9b81eacb0f937a4d2e80bc8"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
@@ -585,3 +585,24 @@ def evaluate(code, x, out):
         _apply(code, out, out)  # one pointer: vectorised without the runtime overlap test an in-place call fails
     else:
         _apply(code, x, out)
+
+
+@intrinsic
+def add_reassociable(typingctx, total, x):
+    """``total + x`` (``x`` widened to the type of ``total``), marked reassociable so that LLVM may vectorise a
+    running sum of such additions.
+
+    With IEEE semantics a loop's running sum is one chain of dependent additions in a fixed order, which LLVM
+    neither vectorises nor interleaves; it keeps every element's arithmetic scalar too, however vectorisable. The
+    ``reassoc`` flag on this one addition lets it keep a partial sum per vector lane and add the lanes up after the
+    loop: a blocked summation, no less accurate than the sequential one, and the same on every call for the same
+    shapes. Nothing else is relaxed (the library's fastmath policy is unchanged).
+    """
+    if not (_is_float(total) and _is_float(x) and x.bitwidth <= total.bitwidth):
+        return None
+
+    def codegen(context, builder, sig, args):
+        addend = context.cast(builder, args[1], sig.args[1], sig.args[0])  # float32 terms into a float64 sum
+        return builder.fadd(args[0], addend, flags=["reassoc"])
+
+    return total(total, x), codegen
