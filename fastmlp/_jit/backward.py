@@ -16,7 +16,7 @@ from .activations import NARROW_WIDTH, multiply_by_derivative
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "64653ac8f171031548c343439b9c654d7671dc00f9b81eacb0f937a4d2e80bc8"
+_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
 
 
 @jit

@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "64653ac8f171031548c343439b9c654d7671dc00f9b81eacb0f937a4d2e80bc8"
+_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
 
 
 @jit(inline=True)

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "64653ac8f171031548c343439b9c654d7671dc00f9b81eacb0f937a4d2e80bc8"
+_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

@@ -56,7 +56,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "64653ac8f171031548c343439b9c654d7671dc00f9b81eacb0f937a4d2e80bc8"
+_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
