@@ -40,8 +40,11 @@ def _alternating_extrema(xs, errors, count):
 
 
 def remez(h, weight, a, b, n_num, n_den=0, iterations=60, grid=2000):
-    """Coefficients ``(p, q)`` of ``P / Q`` (degrees ``n_num``, ``n_den``, ``q[0] = 1``) minimising
-    ``max |weight(x) (h(x) - P(x) / Q(x))|`` on ``[a, b]``, and that maximum."""
+    """Return ``(p, q, error)``: the coefficients of the minimax ``P / Q`` and its error.
+
+    ``P`` of degree ``n_num`` and ``Q`` of degree ``n_den`` with ``q[0] = 1`` minimise
+    ``max |weight(x) (h(x) - P(x) / Q(x))|`` on ``[a, b]``.
+    """
     n_points = n_num + n_den + 2
     xs = [a + (b - a) * (1 - mp.cos(mp.pi * mp.mpf(i) / grid)) / 2 for i in range(grid + 1)]
     hs = [h(x) for x in xs]

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
+_KERNEL_SALT = "442176faf6d98228f72d82f843c0c7c77fb45c5fb2be2234b805727913cb8015"
 
 OPT_SGD = 0
 OPT_ADAM = 1

@@ -56,7 +56,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "cb28de319317192ba569a4d8106f0ca5d2b0255f500da81b875c8be6cb803622"
+_KERNEL_SALT = "442176faf6d98228f72d82f843c0c7c77fb45c5fb2be2234b805727913cb8015"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
@@ -300,7 +300,8 @@ _C64 = _Constants(
 
 
 def _make_exp(c):
-    one, two, lo, hi, log2e, ln2_hi, ln2_lo, p_coeffs = c.one, c.two, c.exp_lo, c.exp_hi, c.log2e, c.ln2_hi, c.ln2_lo, c.exp_p
+    one, two, lo, hi, p_coeffs = c.one, c.two, c.exp_lo, c.exp_hi, c.exp_p
+    log2e, ln2_hi, ln2_lo = c.log2e, c.ln2_hi, c.ln2_lo
     tiny_n, tiny_shift, tiny_scale, huge_n = c.tiny_n, c.tiny_shift, c.tiny_scale, c.huge_n
 
     def exp_impl(x):
@@ -589,14 +590,14 @@ def evaluate(code, x, out):
 
 @intrinsic
 def add_reassociable(typingctx, total, x):
-    """``total + x`` (``x`` widened to the type of ``total``), marked reassociable so that LLVM may vectorise a
-    running sum of such additions.
+    """``total + x``, marked reassociable so that LLVM may vectorise a running sum of such additions.
 
-    With IEEE semantics a loop's running sum is one chain of dependent additions in a fixed order, which LLVM
-    neither vectorises nor interleaves; it keeps every element's arithmetic scalar too, however vectorisable. The
-    ``reassoc`` flag on this one addition lets it keep a partial sum per vector lane and add the lanes up after the
-    loop: a blocked summation, no less accurate than the sequential one, and the same on every call for the same
-    shapes. Nothing else is relaxed (the library's fastmath policy is unchanged).
+    ``x`` is widened to the type of ``total`` (float32 terms into a float64 sum). With IEEE semantics a loop's
+    running sum is one chain of dependent additions in a fixed order, which LLVM neither vectorises nor
+    interleaves, and it then keeps every element's arithmetic scalar too, however vectorisable. The ``reassoc``
+    flag on this one addition lets it keep a partial sum per vector lane and add the lanes up after the loop: a
+    blocked summation, no less accurate than the sequential one, and the same on every call for the same shapes.
+    Nothing else is relaxed (the library's fastmath policy is unchanged).
     """
     if not (_is_float(total) and _is_float(x) and x.bitwidth <= total.bitwidth):
         return None
