@@ -3,6 +3,7 @@
 Accuracy in ulp, special values, the same bits wherever a value lies in an array, and SIMD code.
 """
 
+import itertools
 import os
 import platform
 import re
@@ -256,3 +257,24 @@ def test_vecmath_kernels_use_the_policy():
     assert vecmath.evaluate.targetoptions["fastmath"] is _config.FASTMATH
     assert vecmath.evaluate.targetoptions["nogil"] is True
     assert vecmath.evaluate._cache.__class__.__name__ == ("FunctionCache" if _config.CACHE else "NullCache")
+
+
+@pytest.mark.benchmark
+def test_elementwise_benchmarks_run(capsys):
+    import inspect
+
+    from bench import bench_elementwise, elementwise
+
+    for _, cls in inspect.getmembers(bench_elementwise, inspect.isclass):
+        if cls.__module__ != bench_elementwise.__name__:
+            continue
+        for args in itertools.product(*cls.params):
+            instance = cls()
+            instance.setup(*args)
+            for name in dir(cls):
+                if name.startswith("time_"):
+                    getattr(instance, name)(*args)
+    args = ["--shapes", "4x40", "--rounds", "1", "--seconds", "0.0001"]
+    assert elementwise.main(args) == 0
+    table = capsys.readouterr().out
+    assert "| tanh | float32 | 4x40 |" in table and "| log | float64 | 4x40 |" in table
