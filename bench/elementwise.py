@@ -48,20 +48,25 @@ ACTIVATIONS = {"relu": act.ACT_RELU, "tanh": act.ACT_TANH, "sigmoid": act.ACT_SI
 REFILL = 16
 
 
+# The bias flag reaches the kernels as an argument: a False written here would be typed as a literal and compile
+# the activation kernel a third time beside the library's float32 and float64 versions.
+NO_BIAS = False
+
+
 @njit(nogil=True)
-def forward_passes(reps, code, b, Z, A):
+def forward_passes(reps, code, b, Z, A, use_bias):
     """``reps`` forward passes of activation ``code`` (no bias)."""
     for _ in range(reps):
-        act.add_bias_and_activate(code, False, b, Z, A)
+        act.add_bias_and_activate(code, use_bias, b, Z, A)
 
 
 @njit(nogil=True)
-def forward_and_derivative_passes(reps, code, b, Z, A, E, E0):
+def forward_and_derivative_passes(reps, code, b, Z, A, E, E0, use_bias):
     """``reps`` forward and derivative passes, ``E`` refilled from ``E0`` every REFILL passes."""
     for r in range(reps):
         if r % REFILL == 0:
             E[:, :] = E0
-        act.add_bias_and_activate(code, False, b, Z, A)
+        act.add_bias_and_activate(code, use_bias, b, Z, A)
         act.multiply_by_derivative(code, Z, A, E)
 
 
@@ -166,9 +171,9 @@ def measure(names, shape, dtype, rounds=7, seconds=0.02):
         z, a = Z.reshape(-1), A.reshape(-1)
         if name in ACTIVATIONS:
             code = ACTIVATIONS[name]
-            runs[name, "forward"] = lambda k, code=code, Z=Z, A=A: forward_passes(k, code, b, Z, A)
+            runs[name, "forward"] = lambda k, code=code, Z=Z, A=A: forward_passes(k, code, b, Z, A, NO_BIAS)
             runs[name, "forward+derivative"] = lambda k, code=code, Z=Z, A=A, E=E, E0=E0: forward_and_derivative_passes(
-                k, code, b, Z, A, E, E0
+                k, code, b, Z, A, E, E0, NO_BIAS
             )  # fmt: skip
             runs[name, "numpy forward+derivative"] = lambda k, name=name, Z=Z, A=A, E=E, E0=E0, tmp=tmp: (
                 numpy_passes(k, name, Z, A, E, E0, tmp, True)
