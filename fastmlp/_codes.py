@@ -32,17 +32,20 @@ HIDDEN_ACTIVATIONS = {
 }
 """Activation name -> kernel code, for hidden layers."""
 
-OUTPUT_ACTIVATIONS = {"identity": _act.ACT_IDENTITY, "sigmoid": _act.ACT_SIGMOID, "softmax": _act.ACT_SOFTMAX}
+OUTPUT_ACTIVATIONS = {
+    "identity": _act.ACT_IDENTITY, "sigmoid": _act.ACT_SIGMOID, "softmax": _act.ACT_SOFTMAX, "exp": _act.ACT_EXP,
+}  # fmt: skip
 """Activation name -> kernel code, for the output layer."""
 
 # The loss is fixed by the output activation: each pair gives the output delta (A - Y) / m.
-OUTPUT_LOSSES = {"identity": "mse", "sigmoid": "binary_crossentropy", "softmax": "crossentropy"}
+OUTPUT_LOSSES = {"identity": "mse", "sigmoid": "binary_crossentropy", "softmax": "crossentropy", "exp": "poisson"}
 """Output activation -> the name of its paired loss."""
 
 LOSS_CODES = {
     "mse": _loss.LOSS_MSE,
     "binary_crossentropy": _loss.LOSS_BINARY_CROSSENTROPY,
     "crossentropy": _loss.LOSS_CROSSENTROPY,
+    "poisson": _loss.LOSS_POISSON,
 }
 """Loss name -> kernel code."""
 

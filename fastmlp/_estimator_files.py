@@ -31,6 +31,9 @@ from .io import ModelFileError, load_with_metadata, save_model
 
 __all__ = ["EstimatorFileMixin"]
 
+# The output activations in scikit-learn's names.
+_OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "exp": "exp"}
+
 _LABEL_TYPES = ("binary", "multiclass", "multilabel-indicator")
 _COUNTS = ("n_iter_", "t_", "n_outputs_")
 # Fitted lists and the array members holding them.
@@ -129,9 +132,7 @@ class EstimatorFileMixin:
             estimator.n_features_in_ = n_features
             estimator.n_outputs_ = model.sizes[-1]
             estimator.n_layers_ = len(model.sizes)
-            estimator.out_activation_ = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}[
-                model.output
-            ]
+            estimator.out_activation_ = _OUT_ACTIVATION_NAMES[model.output]
             if names is not None:
                 estimator.feature_names_in_ = names
             for name, value in values.items():

@@ -277,7 +277,8 @@ def encode_targets(y, output, n_out, n_rows, dtype, name="y"):
 
     - identity (regression): real values, 1-D when ``n_out == 1`` or 2-D ``(n_rows, n_out)``;
     - sigmoid: values in [0, 1] (0/1 labels, or probabilities), 1-D when ``n_out == 1`` or 2-D; booleans allowed;
-    - softmax: 1-D integer class labels in ``[0, n_out)``, or 2-D rows of class probabilities (one-hot).
+    - softmax: 1-D integer class labels in ``[0, n_out)``, or 2-D rows of class probabilities (one-hot);
+    - exp (Poisson regression): values >= 0, shaped as for identity.
     """
     if output == "sigmoid" and np.asarray(y).dtype.kind == "b":
         y = np.asarray(y, dtype=dtype)
@@ -303,6 +304,8 @@ def encode_targets(y, output, n_out, n_rows, dtype, name="y"):
         y = y.reshape(-1, 1)
     if y.ndim != 2 or y.shape[1] != n_out:
         raise ValueError(f"{name} must have shape ({n_rows}, {n_out}) to match the {n_out} outputs; got {y.shape}.")
+    if output == "exp" and y.min() < 0:
+        raise ValueError(f"{name} must be >= 0 (counts or rates) for output='exp', Poisson regression; got {y.min()}.")
     if output in ("sigmoid", "softmax") and (y.min() < 0 or y.max() > 1):
         raise ValueError(f"{name} must hold probabilities in [0, 1] for output={output!r}; got values outside.")
     if output == "softmax" and not np.allclose(y.sum(axis=1), 1, rtol=0, atol=1e-6):

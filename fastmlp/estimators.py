@@ -51,7 +51,7 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 _ACTIVATIONS = {
     "identity": "identity", "logistic": "sigmoid", "tanh": "tanh", "relu": "relu", "leaky_relu": "leaky_relu",
 }  # fmt: skip
-_OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax"}
+_OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "exp": "exp"}
 
 
 def _signature_with(init, **extra):
@@ -532,8 +532,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         Epochs without ``tol`` improvement before stopping (or an adaptive rate decay).
     max_fun : int, default=15000
         Loss evaluations allowed to "lbfgs".
-    loss : {"squared_error"}, default="squared_error"
-        The loss (scikit-learn's "poisson" is not offered).
+    loss : {"squared_error", "poisson"}, default="squared_error"
+        Half the squared error with an identity output, or half the Poisson deviance with an exp output (a log
+        link; the targets must be >= 0).
     dtype : {"float32", "float64"} or None, default=None
         Computation dtype; None follows X (float32 stays float32, everything else is float64).
 
@@ -544,7 +545,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         As in scikit-learn. ``model_`` is the underlying :class:`fastmlp.Model`.
     """
 
-    _parameter_constraints: dict = {**_BaseMLP._parameter_constraints, "loss": [StrOptions({"squared_error"})]}
+    _parameter_constraints: dict = {
+        **_BaseMLP._parameter_constraints, "loss": [StrOptions({"squared_error", "poisson"})],
+    }  # fmt: skip
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, loss="squared_error", **params):
         super().__init__(hidden_layer_sizes, activation, **params)
@@ -561,10 +564,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         Y = y.reshape(-1, 1) if y.ndim == 1 else y
+        if self.loss == "poisson" and (Y < 0).any():  # every solver: lbfgs does not pass through Model.fit
+            raise ValueError(
+                "Some value(s) of y are negative which is not allowed for Poisson regression: y must be >= 0."
+            )
         return X, Y
 
     def _output_activation(self, Y):
-        return "identity"
+        return "exp" if self.loss == "poisson" else "identity"
 
     @available_if(lambda est: est._check_stochastic())
     def partial_fit(self, X, y, sample_weight=None):

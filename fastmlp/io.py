@@ -19,9 +19,9 @@ members ``arrays/<name>.npy``. A file without arrays is written as version 1, wh
     ``sizes``           layer widths ``[n_inputs, hidden..., n_outputs]``, integers >= 1, at least two
     ``hidden``          one activation name per hidden layer: ``"identity"``, ``"sigmoid"``, ``"tanh"``,
                         ``"relu"`` or ``"leaky_relu"``
-    ``output``          the output activation: ``"identity"``, ``"sigmoid"`` or ``"softmax"``
-    ``loss``            the loss paired with ``output``: ``"mse"``, ``"binary_crossentropy"`` or
-                        ``"crossentropy"``
+    ``output``          the output activation: ``"identity"``, ``"sigmoid"``, ``"softmax"`` or ``"exp"``
+    ``loss``            the loss paired with ``output``: ``"mse"``, ``"binary_crossentropy"``,
+                        ``"crossentropy"`` or ``"poisson"``
     ``dtype``           ``"float32"`` or ``"float64"``: the dtype of the parameters
     ``bias``            ``true`` or ``false``: whether the layers have biases
     ``init``            one initialisation name per layer (``"he"``, ``"glorot"`` or ``"normal"``), a record

@@ -88,7 +88,9 @@ class Model:
         "logistic"), "tanh", "relu", "leaky_relu" (slope 0.01).
     output : str, default="identity"
         Output activation, which fixes the loss: "identity" with mean squared error ``J = 1/2 sum (y - a)^2 / m``,
-        "sigmoid" with binary cross-entropy, "softmax" (>= 2 outputs) with cross-entropy.
+        "sigmoid" with binary cross-entropy, "softmax" (>= 2 outputs) with cross-entropy, "exp" (Poisson regression,
+        a log link: ``a = exp(z)``) with half the Poisson deviance ``sum (y log(y / a) - y + a) / m`` (targets
+        >= 0). Each pairing makes the output delta ``(A - Y) / m``.
     dtype : {"float32", "float64"}, default="float32"
         Dtype of the parameters, the computations and the outputs.
     seed : int, numpy.random.Generator or None, default=None
@@ -181,7 +183,7 @@ class Model:
 
     @property
     def loss_name(self):
-        """str: the loss paired with the output: "mse", "binary_crossentropy" or "crossentropy"."""
+        """str: the loss paired with the output: "mse", "binary_crossentropy", "crossentropy" or "poisson"."""
         return self._engine.loss_name
 
     # ----------------------------------------------------------------------------------------------------------

@@ -148,3 +148,23 @@ def test_no_bias_is_exactly_z_equals_a_w():
     grads = model.gradients(X, [0.5])
     assert grads.db is None
     assert fm.check_gradients(model, X, [0.5]).biases is None
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sizes", [[3, 5, 2], [4, 1]], ids=["hidden", "no-hidden"])
+def test_poisson_output_gradients_match_finite_differences(dtype, sizes):
+    rng = np.random.default_rng(7)
+    model = fm.Model(sizes, hidden="tanh", output="exp", dtype=dtype, seed=0)
+    X = rng.normal(size=(9, sizes[0]))
+    y = rng.poisson(2.0, size=(9, sizes[-1])).astype(float)
+    y = y[:, 0] if sizes[-1] == 1 else y
+    check = fm.check_gradients(model, X, y, sample_weight=rng.random(9) + 0.5, alpha=0.01)
+    assert check.max_rel_error < 1e-6
+    # The loss is half the Poisson deviance, computed here from its definition in float64.
+    a = model.astype("float64").predict(X)
+    Y = y.reshape(len(X), -1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deviance = np.where(Y > 0, Y * np.log(Y / a), 0.0) - Y + a
+    assert model.astype("float64").loss(X, y) == pytest.approx(deviance.sum(axis=1).mean(), rel=1e-12)
+    with pytest.raises(ValueError, match="must be >= 0 .* Poisson"):
+        model.loss(X, -y - 1)

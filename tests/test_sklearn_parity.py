@@ -94,3 +94,19 @@ def test_warm_start_and_partial_fit_follow_scikit_learn():
         theirs.partial_fit(X, y)
     _assert_same_weights(ours, theirs, tol=1e-10)
     assert ours.n_iter_ == theirs.n_iter_ and ours.t_ == theirs.t_
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs", "sgd"])
+def test_poisson_regression_follows_scikit_learn(solver):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = rng.poisson(np.exp(0.5 * X[:, 0] + 0.2))
+    params = {"hidden_layer_sizes": (5,), "loss": "poisson", "solver": solver, "random_state": 0, "max_iter": 15,
+              "learning_rate_init": 0.01}  # fmt: skip
+    ours, theirs = _fit_both(fm.MLPRegressor(dtype="float64", **params), sk.MLPRegressor(**params), X, y)
+    assert ours.out_activation_ == theirs.out_activation_ == "exp"
+    _assert_same_weights(ours, theirs, tol=1e-10)
+    assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-10)
+    with pytest.raises(ValueError, match="must be >= 0"):
+        fm.MLPRegressor(**params).fit(X, y - 5.0)

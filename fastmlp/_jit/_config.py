@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "c12df6dfc0d3157e6f6b0b9e485b3dff81346ba80722d09a6a3c4ad914b7c9b6"
+_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 

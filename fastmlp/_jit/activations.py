@@ -8,7 +8,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "c12df6dfc0d3157e6f6b0b9e485b3dff81346ba80722d09a6a3c4ad914b7c9b6"
+_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1
@@ -16,6 +16,7 @@ ACT_TANH = 2
 ACT_RELU = 3
 ACT_LEAKY_RELU = 4
 ACT_SOFTMAX = 5
+ACT_EXP = 6  # the output of a Poisson regression: the log link's inverse
 
 LEAKY_RELU_SLOPE = 0.01
 
@@ -72,6 +73,9 @@ def _activate(code, z, a):
         for t in range(z.shape[0]):
             z_t = z[t]
             a[t] = LEAKY_RELU_SLOPE * z_t if z_t < 0 else z_t
+    elif code == ACT_EXP:
+        for t in range(z.shape[0]):
+            a[t] = vecmath.exp(z[t])
 
 
 @jit

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "c12df6dfc0d3157e6f6b0b9e485b3dff81346ba80722d09a6a3c4ad914b7c9b6"
+_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
