@@ -24,12 +24,9 @@ __all__ = [
 ]
 
 HIDDEN_ACTIVATIONS = {
-    "identity": _act.ACT_IDENTITY,
-    "sigmoid": _act.ACT_SIGMOID,
-    "tanh": _act.ACT_TANH,
-    "relu": _act.ACT_RELU,
+    "identity": _act.ACT_IDENTITY, "sigmoid": _act.ACT_SIGMOID, "tanh": _act.ACT_TANH, "relu": _act.ACT_RELU,
     "leaky_relu": _act.ACT_LEAKY_RELU,
-}
+}  # fmt: skip
 """Activation name -> kernel code, for hidden layers."""
 
 OUTPUT_ACTIVATIONS = {
@@ -42,11 +39,9 @@ OUTPUT_LOSSES = {"identity": "mse", "sigmoid": "binary_crossentropy", "softmax":
 """Output activation -> the name of its paired loss."""
 
 LOSS_CODES = {
-    "mse": _loss.LOSS_MSE,
-    "binary_crossentropy": _loss.LOSS_BINARY_CROSSENTROPY,
-    "crossentropy": _loss.LOSS_CROSSENTROPY,
-    "poisson": _loss.LOSS_POISSON,
-}
+    "mse": _loss.LOSS_MSE, "binary_crossentropy": _loss.LOSS_BINARY_CROSSENTROPY,
+    "crossentropy": _loss.LOSS_CROSSENTROPY, "poisson": _loss.LOSS_POISSON,
+}  # fmt: skip
 """Loss name -> kernel code."""
 
 OPTIMIZER_CODES = {

@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
+_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
 
 
 @jit(inline=True)

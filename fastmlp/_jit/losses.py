@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
+_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
@@ -58,10 +58,7 @@ def _binary_crossentropy(z, y):
 @jit(inline=True)
 def _all_equal(w):
     """Whether every entry of ``w`` equals the first (always so without sample weights)."""
-    same = True
-    for i in range(w.shape[0]):
-        same &= w[i] == w[0]
-    return same
+    return w.min() == w.max()
 
 
 @jit

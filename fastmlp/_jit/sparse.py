@@ -18,9 +18,9 @@ from .checks import all_finite
 from .forward import OUTPUT_NOT_FINITE, PREDICTED, forward, predict_into
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
-from .train import finish_step, gather_rows
+from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
+_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
 
 
 @jit(inline=True)
@@ -157,32 +157,27 @@ def train_epoch_sparse(
     ``(metric_acc, norms_acc)``.
     """
     metric_acc, norms_acc = accumulators
-    sizes, woff, _, aoff, _ = net
-    params, grads, state1, state2 = vectors
+    sizes, aoff = net[0], net[3]
+    params = vectors[0]
     zs, acts, dlts, wt = workspace
-    _, yb, wb = batch
-    n = order.shape[0]
-    n_out = sizes[sizes.shape[0] - 1]
-    last = sizes.shape[0] - 2
-    total = 0.0
-    total_weight = 0.0
-    for start in range(0, n, batch_size):
-        m = min(batch_size, n - start)
+    yb, wb = batch[1], batch[2]
+    n_rows = order.shape[0]
+    n_layers = sizes.shape[0] - 1
+    total = total_weight = 0.0
+    for start in range(0, n_rows, batch_size):
+        m = min(batch_size, n_rows - start)
         rows = order[start : start + m]
-        Yb = matrix_view(yb, 0, m, n_out)
+        Yb = matrix_view(yb, 0, m, sizes[n_layers])
         w_batch = wb[:m]
-        gather_rows(Y, rows, Yb)
-        for i in range(m):
-            w_batch[i] = w[rows[i]]
-        batch_weight = weight_sum(w_batch)
+        batch_weight = gather_targets(Y, w, rows, Yb, w_batch)
         if batch_weight <= 0.0:
             continue
         sparse_forward(csr, rows, params, net, subnet, use_bias, zs, acts)
-        loss = sparse_backward(csr, rows, Yb, w_batch, params, net, subnet, loss_code, use_bias, zs, acts, dlts, grads,
-                               wt)  # fmt: skip
+        loss = sparse_backward(csr, rows, Yb, w_batch, params, net, subnet, loss_code, use_bias, zs, acts, dlts,
+                               vectors[1], wt)  # fmt: skip
         total += finish_step(
-            loss, batch_weight, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, net, opt_code, hyper, vectors,
-            step, metric_code, record_norms, metric_acc, norms_acc,
+            loss, batch_weight, layer_view(acts, sizes, aoff, m, n_layers - 1), Yb, w_batch, net, opt_code, hyper,
+            vectors, step, metric_code, record_norms, metric_acc, norms_acc,
         )  # fmt: skip
         total_weight += batch_weight
     return total / total_weight if total_weight > 0.0 else 0.0

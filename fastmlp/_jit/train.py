@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
+_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -25,6 +25,15 @@ def gather_rows(src, rows, dst):
         r = rows[i]
         for j in range(n):
             dst[i, j] = src[r, j]
+
+
+@jit(inline=True)
+def gather_targets(Y, w, rows, Yb, wb):
+    """Copy the targets and weights of ``rows`` into ``Yb`` and ``wb`` (in place); return their weight sum."""
+    gather_rows(Y, rows, Yb)
+    for i in range(rows.shape[0]):
+        wb[i] = w[rows[i]]
+    return weight_sum(wb)
 
 
 @jit
@@ -207,9 +216,7 @@ def train_epoch(
             Yb = matrix_view(yb, 0, m, n_out)
             w_batch = wb[:m]
             gather_rows(X, rows, Xb)
-            gather_rows(Y, rows, Yb)
-            for i in range(m):
-                w_batch[i] = w[rows[i]]
+            gather_targets(Y, w, rows, Yb, w_batch)
         batch_weight = weight_sum(w_batch)
         if batch_weight <= 0.0:
             continue

@@ -56,7 +56,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "815ea2d308fb72ecf7227cfb219f86bd993c7ec3b6be8d771d8c5f6b986f82fd"
+_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
@@ -436,7 +436,11 @@ def _log1p_reduced_overload(k, f):
 
 
 def _from_python(code, x):
-    """Run :func:`evaluate` on ``x`` (array or scalar, float32 or float64), returning the same shape and type."""
+    """Run :func:`evaluate` on ``x`` (array or scalar, float32 or float64), returning the same shape and type.
+
+    :func:`exp`, :func:`tanh`, :func:`sigmoid`, :func:`log` and :func:`log1p` take one float32 or float64 argument
+    (from Python also an array) and return a result of its type; inside a compiled loop they vectorise.
+    """
     x = np.asarray(x)
     if x.dtype not in (np.float32, np.float64):
         raise TypeError(f"fastmlp._jit.vecmath takes float32 or float64 values, got {x.dtype}")
@@ -448,16 +452,8 @@ def _from_python(code, x):
 def exp(x):
     """Return ``e**x`` within about 1 ulp; inside a compiled loop, vectorised.
 
-    Parameters
-    ----------
-    x : float32 or float64
-        The argument (from Python also an array); the result has its type.
-
-    Returns
-    -------
-    float32 or float64
-        ``exp(x)``: 0 for ``-inf`` and below the log of the smallest subnormal, ``inf`` for ``inf`` and past the
-        overflow threshold, NaN for NaN; subnormal results are rounded once.
+    Special values: ``exp(x)``: 0 for ``-inf`` and below the log of the smallest subnormal, ``inf`` for ``inf`` and
+    past the overflow threshold, NaN for NaN; subnormal results are rounded once.
     """
     return _from_python(FN_EXP, x)
 
@@ -465,16 +461,8 @@ def exp(x):
 def tanh(x):
     """Return ``tanh(x)`` within a few ulp (5 in float32, 3 in float64); inside a compiled loop, vectorised.
 
-    Parameters
-    ----------
-    x : float32 or float64
-        The argument (from Python also an array); the result has its type.
-
-    Returns
-    -------
-    float32 or float64
-        ``tanh(x)``: odd (``tanh(-0.0)`` is ``-0.0``), exactly ``+-1`` where tanh rounds to it and for ``+-inf``,
-        NaN for NaN.
+    Special values: ``tanh(x)``: odd (``tanh(-0.0)`` is ``-0.0``), exactly ``+-1`` where tanh rounds to it and for
+    ``+-inf``, NaN for NaN.
     """
     return _from_python(FN_TANH, x)
 
@@ -482,16 +470,8 @@ def tanh(x):
 def sigmoid(x):
     """Return the logistic function ``1 / (1 + exp(-x))`` within a few ulp; inside a compiled loop, vectorised.
 
-    Parameters
-    ----------
-    x : float32 or float64
-        The argument (from Python also an array); the result has its type.
-
-    Returns
-    -------
-    float32 or float64
-        ``sigmoid(x)`` in ``[0, 1]``, with no overflow on the way: 0 for ``-inf``, 1 for ``inf``, NaN for NaN,
-        subnormal (not 0) for arguments near the bottom of the range.
+    Special values: ``sigmoid(x)`` in ``[0, 1]``, with no overflow on the way: 0 for ``-inf``, 1 for ``inf``, NaN
+    for NaN, subnormal (not 0) for arguments near the bottom of the range.
     """
     return _from_python(FN_SIGMOID, x)
 
@@ -499,16 +479,8 @@ def sigmoid(x):
 def log(x):
     """Return the natural logarithm of ``x`` within about 1 ulp; inside a compiled loop, vectorised.
 
-    Parameters
-    ----------
-    x : float32 or float64
-        The argument (from Python also an array); the result has its type.
-
-    Returns
-    -------
-    float32 or float64
-        ``log(x)``: ``-inf`` for +-0, ``inf`` for ``inf``, NaN for negative arguments and NaN; subnormal arguments
-        are handled.
+    Special values: ``log(x)``: ``-inf`` for +-0, ``inf`` for ``inf``, NaN for negative arguments and NaN; subnormal
+    arguments are handled.
     """
     return _from_python(FN_LOG, x)
 
@@ -516,16 +488,8 @@ def log(x):
 def log1p(x):
     """Return ``log(1 + x)`` within a few ulp, also where ``1 + x`` rounds; inside a compiled loop, vectorised.
 
-    Parameters
-    ----------
-    x : float32 or float64
-        The argument (from Python also an array); the result has its type.
-
-    Returns
-    -------
-    float32 or float64
-        ``log1p(x)``: ``x`` itself for tiny ``x`` (``-0.0`` kept), ``-inf`` at -1, NaN below -1 and for NaN,
-        ``inf`` for ``inf``.
+    Special values: ``log1p(x)``: ``x`` itself for tiny ``x`` (``-0.0`` kept), ``-inf`` at -1, NaN below -1 and for
+    NaN, ``inf`` for ``inf``.
     """
     return _from_python(FN_LOG1P, x)
 
