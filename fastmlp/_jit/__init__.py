@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "442176faf6d98228f72d82f843c0c7c77fb45c5fb2be2234b805727913cb8015"
+_KERNEL_SALT = "7ee1a5e07e578d753281caa329a3c9f95ec4a1a5c74ea7e63c378949f0e58744"

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "442176faf6d98228f72d82f843c0c7c77fb45c5fb2be2234b805727913cb8015"
+_KERNEL_SALT = "7ee1a5e07e578d753281caa329a3c9f95ec4a1a5c74ea7e63c378949f0e58744"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

@@ -48,6 +48,7 @@ regroup plain arithmetic) cannot regroup them. Under that setting log1p may lose
 
 import platform
 
+import llvmlite.binding as llvm
 import numpy as np
 from llvmlite import ir
 from numba import types
@@ -56,7 +57,7 @@ from numba.extending import intrinsic, overload
 
 from ._config import jit
 
-_KERNEL_SALT = "442176faf6d98228f72d82f843c0c7c77fb45c5fb2be2234b805727913cb8015"
+_KERNEL_SALT = "7ee1a5e07e578d753281caa329a3c9f95ec4a1a5c74ea7e63c378949f0e58744"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
@@ -71,10 +72,14 @@ _FMA_MACHINES = {"aarch64", "arm64", "ppc64le", "ppc64", "s390x", "riscv64"}
 
 
 def _target_has_fma(context):
-    """Whether the CPU that Numba compiles for has a fused multiply-add instruction."""
+    """Whether the CPU that Numba compiles for (the host, or ``NUMBA_CPU_NAME``/``_FEATURES``) has an FMA."""
     if platform.machine().lower() in _FMA_MACHINES:
         return True
-    return "+fma" in context.codegen()._get_host_cpu_features().split(",")
+    try:
+        features = context.codegen()._get_host_cpu_features()
+    except AttributeError:  # pragma: no cover - a Numba without this private helper: ask LLVM about the host
+        return bool(llvm.get_host_cpu_features().get("fma", False))
+    return "+fma" in features.split(",")
 
 
 def _is_float(t):
