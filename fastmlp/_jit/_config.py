@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "7ee1a5e07e578d753281caa329a3c9f95ec4a1a5c74ea7e63c378949f0e58744"
+_KERNEL_SALT = "ae7e6801045e2f5ec1cc4054bbb3e1e56f188a79f02afd6f0cd6270aa596cc19"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
