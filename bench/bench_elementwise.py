@@ -29,15 +29,13 @@ class Activation:
 
     def time_forward(self, activation, dtype, implementation):
         if implementation == "fastmlp":
-            elementwise.forward_passes(PASSES, self.code, self.b, self.Z, self.A, elementwise.NO_BIAS)
+            elementwise.forward_passes(PASSES, self.code, False, self.b, self.Z, self.A)
         else:
             elementwise.numpy_passes(PASSES, activation, self.Z, self.A, self.E, self.E0, self.tmp, False)
 
     def time_forward_and_derivative(self, activation, dtype, implementation):
         if implementation == "fastmlp":
-            elementwise.forward_and_derivative_passes(
-                PASSES, self.code, self.b, self.Z, self.A, self.E, self.E0, elementwise.NO_BIAS
-            )
+            elementwise.forward_and_derivative_passes(PASSES, self.code, False, self.b, self.Z, self.A, self.E, self.E0)
         else:
             elementwise.numpy_passes(PASSES, activation, self.Z, self.A, self.E, self.E0, self.tmp, True)
 

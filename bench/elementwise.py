@@ -48,20 +48,17 @@ ACTIVATIONS = {"relu": act.ACT_RELU, "tanh": act.ACT_TANH, "sigmoid": act.ACT_SI
 REFILL = 16
 
 
-# The bias flag reaches the kernels as an argument: a False written here would be typed as a literal and compile
-# the activation kernel a third time beside the library's float32 and float64 versions.
-NO_BIAS = False
-
-
+# use_bias is an argument, False from Python: a literal False in here would compile the kernels for the type
+# Literal[bool](False), a version that the library never runs.
 @njit(nogil=True)
-def forward_passes(reps, code, b, Z, A, use_bias):
-    """``reps`` forward passes of activation ``code`` (no bias)."""
+def forward_passes(reps, code, use_bias, b, Z, A):
+    """``reps`` forward passes of activation ``code``."""
     for _ in range(reps):
         act.add_bias_and_activate(code, use_bias, b, Z, A)
 
 
 @njit(nogil=True)
-def forward_and_derivative_passes(reps, code, b, Z, A, E, E0, use_bias):
+def forward_and_derivative_passes(reps, code, use_bias, b, Z, A, E, E0):
     """``reps`` forward and derivative passes, ``E`` refilled from ``E0`` every REFILL passes."""
     for r in range(reps):
         if r % REFILL == 0:
@@ -171,9 +168,9 @@ def measure(names, shape, dtype, rounds=7, seconds=0.02):
         z, a = Z.reshape(-1), A.reshape(-1)
         if name in ACTIVATIONS:
             code = ACTIVATIONS[name]
-            runs[name, "forward"] = lambda k, code=code, Z=Z, A=A: forward_passes(k, code, b, Z, A, NO_BIAS)
-            runs[name, "forward+derivative"] = lambda k, code=code, Z=Z, A=A, E=E, E0=E0: forward_and_derivative_passes(
-                k, code, b, Z, A, E, E0, NO_BIAS
+            runs[name, "forward"] = lambda k, code=code, Z=Z, A=A: forward_passes(k, code, False, b, Z, A)
+            runs[name, "forward+derivative"] = lambda k, code=code, Z=Z, A=A, E=E, E0=E0: (
+                forward_and_derivative_passes(k, code, False, b, Z, A, E, E0)
             )  # fmt: skip
             runs[name, "numpy forward+derivative"] = lambda k, name=name, Z=Z, A=A, E=E, E0=E0, tmp=tmp: (
                 numpy_passes(k, name, Z, A, E, E0, tmp, True)

@@ -47,13 +47,13 @@ history = model.fit(X, y, epochs=epochs, batch_size=10_000, optimizer=adam, shuf
 wall = (time.perf_counter() - start) / epochs
 
 @njit
-def passes(reps, code, b1, Z1, A1, E1, b2, Z2, A2, E2):
+def passes(reps, code, use_bias, b1, Z1, A1, E1, b2, Z2, A2, E2):  # use_bias from Python: no Literal[bool] version
     for r in range(reps):
         if r % 16 == 0:  # keep the deltas far from the subnormals
             E1[:, :] = 1.0
             E2[:, :] = 1.0
-        act.add_bias_and_activate(code, True, b1, Z1, A1)
-        act.add_bias_and_activate(code, True, b2, Z2, A2)
+        act.add_bias_and_activate(code, use_bias, b1, Z1, A1)
+        act.add_bias_and_activate(code, use_bias, b2, Z2, A2)
         act.multiply_by_derivative(code, Z2, A2, E2)
         act.multiply_by_derivative(code, Z1, A1, E1)
 
@@ -62,11 +62,11 @@ blocks = []
 for width in (32, 16):
     Z = (rng.normal(size=(10_000, width)) * 0.5).astype(dtype)
     blocks += [np.zeros(width, dtype), Z, np.empty_like(Z), np.empty_like(Z)]
-passes(1, code, *blocks)
+passes(1, code, True, *blocks)
 times = []
 for _ in range(5):
     t = time.perf_counter()
-    passes(20, code, *blocks)
+    passes(20, code, True, *blocks)
     times.append((time.perf_counter() - t) / 20)
 print(json.dumps({"epoch": statistics.median(history.seconds), "wall": wall, "activation": statistics.median(times)}))
 """

@@ -20,15 +20,16 @@ from bench.vecmath_accuracy import evaluate, float32_arguments, float64_argument
 from fastmlp._jit import _config, activations, losses, vecmath
 
 # Max error in ulp, a little above what python -m bench.vecmath_accuracy measures over every float32 and 2e7
-# random float64 arguments (see the table in vecmath's docstring): a regression of a fraction of an ulp fails.
+# random float64 arguments (the table in vecmath's docstring): a regression of a fraction of an ulp fails. tanh
+# float32 allows for CPUs without FMA, where its rational's evaluation rounds a few more times (5.6 ulp).
 MAX_ULP = {
-    ("exp", np.float32): 1.0,
+    ("exp", np.float32): 1.05,
     ("exp", np.float64): 1.1,
     ("log", np.float32): 1.0,
     ("log", np.float64): 1.2,
     ("log1p", np.float32): 1.4,
     ("log1p", np.float64): 1.6,
-    ("tanh", np.float32): 5.0,
+    ("tanh", np.float32): 6.0,
     ("tanh", np.float64): 2.7,
     ("sigmoid", np.float32): 2.5,
     ("sigmoid", np.float64): 2.5,
@@ -143,6 +144,8 @@ def _vector_asm(kernel, *args):
 def _host_has(feature):
     import llvmlite.binding as llvm
 
+    if numba.config.CPU_NAME or numba.config.CPU_FEATURES:
+        pytest.skip("NUMBA_CPU_NAME or NUMBA_CPU_FEATURES chooses another CPU than this one")
     return bool(llvm.get_host_cpu_features().get(feature, False))
 
 

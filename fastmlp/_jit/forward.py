@@ -7,7 +7,7 @@ from .activations import add_bias_and_activate
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
+_KERNEL_SALT = "84551153235af69cd542246fb56a055d61faf0737c4f08d64149db6706d2f476"
 
 
 @jit(inline=True)

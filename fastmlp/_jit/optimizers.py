@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
+_KERNEL_SALT = "84551153235af69cd542246fb56a055d61faf0737c4f08d64149db6706d2f476"
 
 OPT_SGD = 0
 OPT_ADAM = 1

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "c118e55e0e04e50eff3ce3a724a8799759af351ae2c62589d11ef7ec6206db96"
+_KERNEL_SALT = "84551153235af69cd542246fb56a055d61faf0737c4f08d64149db6706d2f476"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
