@@ -11,7 +11,7 @@ The public API:
 - :func:`make_spirals`: the demo's generated dataset;
 - :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on first use,
   so that ``import fastmlp`` does not need scikit-learn);
-- :func:`to_onnx`: a model or fitted estimator as an ONNX model (needs onnx, loaded on first use).
+- :func:`~fastmlp.onnx.to_onnx`: a model or fitted estimator as an ONNX model (needs onnx, loaded on first use).
 """
 
 from ._version import __version__

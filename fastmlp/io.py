@@ -3,7 +3,7 @@
 The file format (version 2)
 ---------------------------
 A model file is an uncompressed ZIP archive (the ``.npz`` container of NumPy) whose members are all stored without
-compression: ``header.json``, ``params.npy`` and, in version 2, any number (up to :data:`MAX_ARRAYS`) of array
+compression: ``header.json``, ``params.npy`` and, in version 2, any number (up to ``MAX_ARRAYS``) of array
 members ``arrays/<name>.npy``. A file without arrays is written as version 1, which is version 2 without the
 ``arrays`` field and members, so that older fastmlp versions keep reading it.
 
@@ -47,8 +47,8 @@ members ``arrays/<name>.npy``. A file without arrays is written as version 1, wh
     One array given to ``save_model(..., arrays={name: array})``: data too large, or too typed, for the JSON
     header (class labels, feature names, a loss curve, input scaling). ``<name>`` is 1 to 64 ASCII letters,
     digits and underscores, not starting with a digit. The member is a ``.npy`` array, format version 1.0, C
-    order, of any shape with at most :data:`MAX_ARRAY_NDIM` dimensions, whose dtype is one of
-    :data:`ARRAY_DTYPES` (booleans stored as bytes 0 and 1; little-endian integers of 1, 2, 4 and 8 bytes, signed
+    order, of any shape with at most ``MAX_ARRAY_NDIM`` dimensions, whose dtype is one of
+    ``ARRAY_DTYPES`` (booleans stored as bytes 0 and 1; little-endian integers of 1, 2, 4 and 8 bytes, signed
     and unsigned; floats of 2, 4 and 8 bytes; complex numbers of 8 and 16 bytes) or a little-endian fixed-width
     unicode string ``<U1`` to ``<U1048576`` (UTF-32 code points). Never Python objects, bytes strings, dates or
     structured records. Its header declaration gives its ``dtype`` (NumPy's ``dtype.str``, for example ``"<f8"``
@@ -93,7 +93,7 @@ It refuses:
   header (a pickle, a bare ``.npy``, say); a truncated or corrupted archive (the ZIP CRC-32 of every member is
   checked by reading it to the end);
 - members other than ``header.json``, ``params.npy`` and ``arrays/<name>.npy`` (so no path such as ``../x`` or
-  ``/etc/x``; nothing is ever extracted), a member present twice, more than :data:`MAX_ARRAYS` arrays, compressed
+  ``/etc/x``; nothing is ever extracted), a member present twice, more than ``MAX_ARRAYS`` arrays, compressed
   or encrypted members, a member claiming more bytes than the file has, members claiming more bytes together than
   the file has (overlapping members), a header larger than 1 MiB;
 - a header that is not UTF-8 JSON, has duplicate keys, ``NaN`` or ``Infinity``, a wrong ``format``, a
@@ -156,7 +156,7 @@ class ModelHeader(dict):
 
     The dict holds the fields of ``header.json`` exactly as in the file (plain JSON values, so
     ``json.dumps(header)`` works); for a version 2 file ``header["arrays"]`` holds the arrays' declarations
-    (dtype, shape, SHA-256). The arrays themselves are the attribute :attr:`arrays`.
+    (dtype, shape, SHA-256). The arrays themselves are the attribute ``arrays``.
 
     Parameters
     ----------
@@ -204,9 +204,9 @@ def save_model(model, path, *, metadata=None, arrays=None):
     arrays : dict of str to ndarray, optional
         Arrays to store as ``arrays/<name>.npy`` members, read back as
         ``load_with_metadata(path)[1].arrays[name]`` with the same dtype (made little-endian), shape and values.
-        At most :data:`MAX_ARRAYS`; names of 1 to 64 ASCII letters, digits and underscores, not starting with a
-        digit; dtypes among :data:`ARRAY_DTYPES` or fixed-width unicode (``<U1`` to ``<U1048576``); at most
-        :data:`MAX_ARRAY_NDIM` dimensions. With any arrays the file is format version 2, else version 1.
+        At most ``MAX_ARRAYS``; names of 1 to 64 ASCII letters, digits and underscores, not starting with a
+        digit; dtypes among ``ARRAY_DTYPES`` or fixed-width unicode (``<U1`` to ``<U1048576``); at most
+        ``MAX_ARRAY_NDIM`` dimensions. With any arrays the file is format version 2, else version 1.
 
     Raises
     ------
