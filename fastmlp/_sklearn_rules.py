@@ -5,7 +5,6 @@ fit follow scikit-learn's ``learning_rate`` options and its ``tol``/``n_iter_no_
 """
 
 import numpy as np
-from sklearn.utils import shuffle as _shuffle
 
 from ._codes import OPTIMIZER_CODES
 from .optimizers import Adam
@@ -27,13 +26,17 @@ class ScikitLearnAdam(Adam):
 def scikit_learn_order(random_state, n_samples):
     """Epoch orders as scikit-learn's stochastic solvers make them, for ``Model.fit(shuffle=...)``.
 
-    Each epoch reshuffles the previous epoch's order with ``sklearn.utils.shuffle`` and the estimator's
-    ``RandomState``, so the same ``random_state`` visits the rows in scikit-learn's order.
+    Each epoch reshuffles the previous epoch's order as ``sklearn.utils.shuffle`` does with the estimator's
+    ``RandomState`` (``random_state.shuffle`` of ``arange(n)``, then that permutation of the order), so the same
+    ``random_state`` visits the rows in scikit-learn's order. Done here directly: ``sklearn.utils.shuffle``'s
+    checks cost more than a small data set's whole epoch.
     """
-    state = {"order": np.arange(n_samples)}
+    state = {"order": np.arange(n_samples, dtype=np.int64)}
 
     def order(epoch, n_rows):
-        state["order"] = _shuffle(state["order"], random_state=random_state)
+        permutation = np.arange(n_samples)
+        random_state.shuffle(permutation)
+        state["order"] = state["order"][permutation]
         return state["order"]
 
     return order
