@@ -31,9 +31,6 @@ from .io import ModelFileError, load_with_metadata, save_model
 
 __all__ = ["EstimatorFileMixin"]
 
-# The output activations in scikit-learn's names.
-_OUT_ACTIVATION_NAMES = {"identity": "identity", "sigmoid": "logistic", "softmax": "softmax", "exp": "exp"}
-
 _LABEL_TYPES = ("binary", "multiclass", "multilabel-indicator")
 _COUNTS = ("n_iter_", "t_", "n_outputs_")
 # Fitted lists and the array members holding them.
@@ -128,11 +125,8 @@ class EstimatorFileMixin:
             values = _fitted_values(fitted, meta, arrays, model)
             names = _feature_names(meta, arrays, n_features)
             binarizer = _label_binarizer(meta, arrays, model) if is_classifier(estimator) else None
-            estimator.model_ = model
+            estimator._adopt_model(model)
             estimator.n_features_in_ = n_features
-            estimator.n_outputs_ = model.sizes[-1]
-            estimator.n_layers_ = len(model.sizes)
-            estimator.out_activation_ = _OUT_ACTIVATION_NAMES[model.output]
             if names is not None:
                 estimator.feature_names_in_ = names
             for name, value in values.items():

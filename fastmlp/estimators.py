@@ -203,10 +203,15 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         hidden = self._hidden_sizes()
         sizes = [n_features] + hidden + [n_outputs]
         # The model's own generator is not used: every random draw comes from the estimator's random state.
-        self.model_ = Model(sizes, hidden=self._hidden_activations(len(hidden)), output=output, dtype=dtype, seed=0)
-        self.n_outputs_ = n_outputs
-        self.n_layers_ = len(sizes)
-        self.out_activation_ = _OUT_ACTIVATION_NAMES[output]
+        activations = self._hidden_activations(len(hidden))
+        self._adopt_model(Model(sizes, hidden=activations, output=output, dtype=dtype, seed=0))
+
+    def _adopt_model(self, model):
+        """Make ``model`` the estimator's network, with the fitted attributes that describe it."""
+        self.model_ = model
+        self.n_outputs_ = model.sizes[-1]
+        self.n_layers_ = len(model.sizes)
+        self.out_activation_ = _OUT_ACTIVATION_NAMES[model.output]
 
     def _adopt_assigned_layers(self, n_features, n_outputs, output, dtype):
         """Build the model from ``coefs_`` and ``intercepts_`` assigned before any fit."""
