@@ -233,6 +233,8 @@ class Engine:
         """As :meth:`loss_and_gradient`, for every row of the :class:`CSR` matrix ``X``."""
         rows = np.arange(X.shape[0], dtype=np.int64)
         _sparse.sparse_forward(X.arrays, rows, params, self.net, self.subnet, self.bias, ws.zs, ws.acts)
+        lay = self.layout
+        grads[lay.woff[0] : lay.woff[0] + lay.sizes[0] * lay.sizes[1]] = 0.0  # the kernel adds to this block
         loss = _sparse.sparse_backward(
             X.arrays, rows, Y, w, params, self.net, self.subnet, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts,
             grads, ws.wt,

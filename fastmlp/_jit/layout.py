@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "84551153235af69cd542246fb56a055d61faf0737c4f08d64149db6706d2f476"
+_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

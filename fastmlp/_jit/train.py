@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "84551153235af69cd542246fb56a055d61faf0737c4f08d64149db6706d2f476"
+_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -101,9 +101,12 @@ def accumulate_metric(metric_code, A, Y, w, acc):
 def accumulate_norms(grads, params, sizes, woff, penalty, norms_acc):
     """Add each layer's weight-gradient norm ``||dJ/dW_k + penalty * W_k||`` to ``norms_acc[k]`` (in place)."""
     for k in range(woff.shape[0]):
+        stop = woff[k] + sizes[k] * sizes[k + 1]
+        W = params[woff[k] : stop]
+        G = grads[woff[k] : stop]
         squares = 0.0
-        for i in range(woff[k], woff[k] + sizes[k] * sizes[k + 1]):
-            g = grads[i] + penalty * params[i]
+        for i in range(W.shape[0]):
+            g = G[i] + penalty * W[i]
             squares += g * g
         norms_acc[k] += math.sqrt(squares)
 
