@@ -7,7 +7,8 @@ The public API:
   :class:`StepDecay`, :class:`Cosine`, :class:`Adaptive`; :class:`EarlyStopping`; the :class:`History` of a fit;
 - :func:`check_gradients`: backpropagation against finite differences;
 - :meth:`Model.save` and :func:`load`: safe, versioned model files (:mod:`fastmlp.io`);
-- :func:`set_num_threads` and :func:`get_num_threads`: the BLAS thread pools behind the kernels;
+- :func:`set_num_threads` and :func:`get_num_threads`: the BLAS thread pools behind the kernels, and
+  :func:`blas_info`: which BLAS that is;
 - :func:`make_spirals`: the demo's generated dataset;
 - :class:`MLPRegressor` and :class:`MLPClassifier`: scikit-learn estimators (need scikit-learn, loaded on first use,
   so that ``import fastmlp`` does not need scikit-learn);
@@ -21,7 +22,7 @@ from .io import ModelFileError, load
 from .model import ForwardTrace, Gradients, Model
 from .optimizers import SGD, Adam, AdamW, Optimizer
 from .schedules import Adaptive, Constant, Cosine, InverseScaling, Schedule, StepDecay
-from .threads import get_num_threads, set_num_threads
+from .threads import blas_info, get_num_threads, set_num_threads
 from .training import EarlyStopping, History, TrainingDivergedError, TrainingSummary
 
 _ESTIMATORS = ("MLPClassifier", "MLPRegressor")
@@ -74,6 +75,7 @@ __all__ = [
     "StepDecay",
     "TrainingDivergedError",
     "TrainingSummary",
+    "blas_info",
     "check_gradients",
     "get_num_threads",
     "load",

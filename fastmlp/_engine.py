@@ -16,6 +16,7 @@ import numpy as np
 
 from . import _codes
 from ._jit import backward as _backward
+from ._jit import blas as _blas
 from ._jit import forward as _forward
 from ._jit import losses as _losses
 from ._jit import sparse as _sparse
@@ -23,13 +24,18 @@ from ._jit import train as _train
 from ._jit.checks import all_finite as _all_finite
 from ._layout import Layout
 
-__all__ = ["CSR", "INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite"]
+__all__ = ["CSR", "INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite", "blas_info"]
 
 PREDICTED = _forward.PREDICTED
 """What :meth:`Engine.predict_into` returns when it wrote finite outputs."""
 
 INPUT_NOT_FINITE = _forward.INPUT_NOT_FINITE
 """What :meth:`Engine.predict_into` returns when it was asked to check the input and found NaN or infinity."""
+
+
+def blas_info():
+    """Return the BLAS the kernels call (see :func:`fastmlp.blas_info`)."""
+    return dict(_blas.INFO)
 
 
 def all_finite(flat):

@@ -1,7 +1,8 @@
-"""Thread control: how many threads the BLAS behind fastmlp's kernels (and NumPy's) may use.
+"""The BLAS behind fastmlp's kernels: which library it is, and how many threads it may use.
 
-fastmlp's own kernels are serial; the threads come from the BLAS that ``np.dot`` calls inside them (SciPy's
-OpenBLAS) and from NumPy's BLAS. Three ways to limit them, from the most to the least global:
+fastmlp's own kernels are serial; the threads come from the BLAS they call for matrix products (OpenBLAS from the
+``scipy-openblas32`` wheel, or Intel MKL when installed: see :func:`blas_info`) and from NumPy's BLAS. Three ways
+to limit them, from the most to the least global:
 
 - environment variables read when the libraries load, before Python starts: ``OPENBLAS_NUM_THREADS``,
   ``OMP_NUM_THREADS``, ``MKL_NUM_THREADS`` (and ``NUMBA_NUM_THREADS`` for Numba's own pool, which fastmlp's serial
@@ -9,18 +10,30 @@ OpenBLAS) and from NumPy's BLAS. Three ways to limit them, from the most to the 
 - :func:`set_num_threads` at run time, for the whole process (it also sets the variables above, for processes
   started later);
 - ``threadpoolctl.threadpool_limits(n)`` as a context manager, for one block of code.
+
+The library is chosen when fastmlp is imported: MKL when its runtime loads (``pip install "fastmlp[mkl]"``), else
+OpenBLAS; the environment variable ``FASTMLP_BLAS`` (``auto``, ``openblas`` or ``mkl``) overrides the choice.
 """
 
 import os
 
-__all__ = ["get_num_threads", "set_num_threads"]
+from ._engine import blas_info as _blas_info
+
+__all__ = ["blas_info", "get_num_threads", "set_num_threads"]
 
 _ENVIRONMENT = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _load_kernel_blas():
-    # Numba's np.dot calls SciPy's BLAS, which loads only on first use; load it now so that its pool is limited too.
-    import scipy.linalg.cython_blas  # noqa: F401
+def blas_info():
+    """Describe the BLAS library that fastmlp's kernels call for their matrix products.
+
+    Returns
+    -------
+    dict
+        ``library``: ``"openblas"`` or ``"mkl"``; ``path``: the library file; ``version``: its version string;
+        ``requested``: the ``FASTMLP_BLAS`` setting it was chosen by (``"auto"`` unless set).
+    """
+    return _blas_info()
 
 
 def set_num_threads(n):
@@ -43,7 +56,6 @@ def set_num_threads(n):
     from ._validation import check_int
 
     n = check_int(n, "n", 1)
-    _load_kernel_blas()
     before = {info["filepath"].rsplit("/", 1)[-1]: info["num_threads"] for info in threadpool_info()}
     threadpool_limits(limits=n, user_api="blas")
     for name in _ENVIRONMENT:
@@ -55,6 +67,5 @@ def get_num_threads():
     """Return the thread count of every BLAS library loaded in this process, keyed by its file name."""
     from threadpoolctl import threadpool_info
 
-    _load_kernel_blas()
     pools = [info for info in threadpool_info() if info["user_api"] == "blas"]
     return {info["filepath"].rsplit("/", 1)[-1]: info["num_threads"] for info in pools}

@@ -358,6 +358,21 @@ def test_demo_progress_on_and_off_a_terminal(monkeypatch, capsys):
     assert terminal.getvalue() == before  # --quiet: no bar either
 
 
+@pytest.mark.parametrize("as_json", [False, True])
+def test_info_without_a_model_describes_the_installation(capsys, as_json):
+    assert main(["info", "--json"] if as_json else ["info"]) == 0
+    out = capsys.readouterr().out
+    if as_json:
+        shown = json.loads(out)
+    else:
+        shown = dict(line.split(": ", 1) for line in out.splitlines())
+        shown = {key.rstrip(":").strip(): value.strip() for key, value in shown.items()}
+    blas = fm.blas_info()
+    assert shown["fastmlp"] == fm.__version__ and shown["numba"] == numba.__version__
+    assert shown["blas"].startswith(blas["library"]) and shown["blas.path"] == blas["path"]
+    assert os.path.basename(blas["path"]) in shown["threads"]
+
+
 def test_subprocess_train_info_predict(tmp_path):
     X, labels = make_classes(200)
     np.savez(tmp_path / "d.npz", X=X, y=labels)
@@ -458,7 +473,7 @@ USAGE_ERRORS = [
     ["predict", "m.npz", "X.npy", "--out", "p.txt"],
     ["predict", "m.npz", "X.npy", "--out", "p.npy", "--chunk-size", "0"],
     ["predict", "m.npz", "X.parquet", "--out", "p.npy"],
-    ["info"],
+    ["info", "m.npz", "m.npz"],
 ]
 
 

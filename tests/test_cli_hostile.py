@@ -64,7 +64,7 @@ ARGPARSE_ERRORS = [
     (["train", "d.csv", "--target", "t", "--out", "o.npz", "--bogus"], "train", "unrecognized arguments: --bogus"),
     (["predict", "m.npz", "--out", "p.npy"], "predict", "the following arguments are required: INPUT"),
     (["predict", "m.npz", "d.csv", "--out", "p.npy", "--chunk-size", "0"], "predict", "argument --chunk-size"),
-    (["info"], "info", "the following arguments are required: MODEL"),
+    (["info", "m.npz", "extra"], "info", "unrecognized arguments: extra"),
     (["demo", "--epochs", "x"], "demo", "argument --epochs: expected an integer"),
     (["nonsense"], None, "invalid choice: 'nonsense'"),
     (["--bogus"], None, "unrecognized arguments: --bogus"),

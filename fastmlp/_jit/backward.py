@@ -9,14 +9,14 @@ With ``E = dJ/dA``:
 The input layer's ``E_0`` is never needed, so it is never computed.
 """
 
-import numpy as np
 
 from ._config import jit
 from .activations import NARROW_WIDTH, multiply_by_derivative
+from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
+_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
 
 
 @jit
@@ -116,9 +116,9 @@ def delta_times_weights_t(delta, W, wt, E):
         for b in range(n_out):
             for a in range(n_in):
                 w_t[b * n_in + a] = w[a * n_out + b]
-        np.dot(delta, W_t, E)
+        gemm(delta, False, W_t, False, 1.0, 0.0, E)
     else:
-        np.dot(delta, W.T, E)
+        gemm(delta, False, W, True, 1.0, 0.0, E)
 
 
 @jit
@@ -163,7 +163,7 @@ def backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, w
     for k in range(last, -1, -1):
         delta = layer_view(dlts, sizes, aoff, m, k)
         A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
-        np.dot(A_prev.T, delta, weight_view(grads, sizes, woff, k))
+        gemm(A_prev, True, delta, False, 1.0, 0.0, weight_view(grads, sizes, woff, k))
         if use_bias:
             sum_rows(delta, bias_view(grads, sizes, boff, k))
         if k > 0:

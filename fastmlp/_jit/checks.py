@@ -2,7 +2,7 @@
 
 from ._config import jit
 
-_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
+_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
 
 
 @jit

@@ -1,13 +1,13 @@
 """The forward pass: ``Z_k = A_{k-1} W_k + b_k`` and ``A_k = g_k(Z_k)``, layer by layer, with ``A_0 = X``."""
 
-import numpy as np
 
 from ._config import jit
 from .activations import add_bias_and_activate
+from .blas import gemm
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
+_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
 
 
 @jit(inline=True)
@@ -47,7 +47,7 @@ def forward(X, params, net, use_bias, zs, acts):
     for k in range(n_layers):
         Z = layer_view(zs, sizes, aoff, m, k)
         A = layer_view(acts, sizes, aoff, m, k)
-        np.dot(A_prev, weight_view(params, sizes, woff, k), Z)
+        gemm(A_prev, False, weight_view(params, sizes, woff, k), False, 1.0, 0.0, Z)
         add_bias_and_activate(codes[k], use_bias, _bias_or_placeholder(params, sizes, boff, k, use_bias), Z, A)
         A_prev = A
 
@@ -96,7 +96,7 @@ def predict_into(X, params, net, use_bias, acts, out, check_input):
     A_prev = X
     for k in range(n_layers):
         A = out if k == n_layers - 1 else layer_view(acts, sizes, aoff, m, k)
-        np.dot(A_prev, weight_view(params, sizes, woff, k), A)
+        gemm(A_prev, False, weight_view(params, sizes, woff, k), False, 1.0, 0.0, A)
         add_bias_and_activate(codes[k], use_bias, _bias_or_placeholder(params, sizes, boff, k, use_bias), A, A)
         A_prev = A
     if not all_finite(flat_view(out)):

@@ -6,10 +6,10 @@ Layer ``k`` (0-based) maps ``A_k`` of width ``sizes[k]`` to ``A_{k+1}`` of width
 ``buf[m * aoff[k] : m * aoff[k + 1]]`` of a workspace buffer (Z, A or delta), row-major with shape
 ``(m, sizes[k + 1])``; ``aoff`` is the cumulative sum of the layer widths, starting at 0.
 
-Every view is a C-contiguous 2-D array of the buffer's dtype, so ``np.dot`` can write into it directly and every
-view has the same Numba type as an input batch. The views are built by :func:`matrix_view`, which only fills in an
-array header: ``buf[a:b].reshape(...)`` costs about 27 ns in Numba (a call into its reshape helper), and a training
-step of a small network takes some 30 views, a tenth of its time.
+Every view is a C-contiguous 2-D array of the buffer's dtype, so the BLAS (:mod:`.blas`) can write into it
+directly and every view has the same Numba type as an input batch. The views are built by :func:`matrix_view`,
+which only fills in an array header: ``buf[a:b].reshape(...)`` costs about 27 ns in Numba (a call into its reshape
+helper), and a training step of a small network takes some 30 views, a tenth of its time.
 """
 
 from numba import types
@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "2411d9c25f5e97a5c9fbb969e3d6179cfa15ed627f9d4fa6115bdcd8615e29b5"
+_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -4,6 +4,7 @@
 
     fastmlp train data.csv --target species --layers 64,64 --epochs 50 --out model.npz
     fastmlp info model.npz [--json]
+    fastmlp info [--json]                 # the installation: versions, the BLAS and its threads
     fastmlp predict model.npz new.csv --out predictions.csv [--chunk-size 65536] [--labels]
     fastmlp demo
     fastmlp --version

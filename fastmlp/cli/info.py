@@ -1,5 +1,8 @@
 """``fastmlp info``: describe a model file, as aligned ``key: value`` lines or as its JSON header.
 
+Without a model file it describes the installation instead: the versions of fastmlp, NumPy, Numba and SciPy, the
+BLAS library the kernels call (and how it was chosen), its thread counts and the compile cache.
+
 Notes
 -----
 The file is read with :func:`fastmlp.io.load_with_metadata`, so a damaged or forged file is refused (exit status
@@ -7,6 +10,8 @@ The file is read with :func:`fastmlp.io.load_with_metadata`, so a damaged or for
 """
 
 import json
+import os
+import platform
 
 from ..io import load_with_metadata
 from .common import EXIT_OK, check_input_file
@@ -17,8 +22,48 @@ METADATA_WIDTH = 200
 """Characters of a metadata value or an array shown by ``info`` (``--json`` shows them whole)."""
 
 
+def _installation():
+    """The installation's description, as ``(key, value)`` pairs."""
+    import numba
+    import numpy
+    import scipy
+
+    from .. import __version__
+    from ..threads import blas_info, get_num_threads
+
+    blas = blas_info()
+    requested = blas["requested"]
+    how = "FASTMLP_BLAS=" + requested if requested != "auto" else "auto: MKL when installed, else OpenBLAS"
+    return [
+        ("fastmlp", __version__),
+        ("python", platform.python_version()),
+        ("numpy", numpy.__version__),
+        ("numba", numba.__version__),
+        ("scipy", scipy.__version__),
+        ("blas", f"{blas['library']} ({how})"),
+        ("blas.version", blas["version"]),
+        ("blas.path", blas["path"]),
+        ("threads", ", ".join(f"{name} {n}" for name, n in sorted(get_num_threads().items()))),
+        ("cpus", str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())),
+        ("cache", os.environ.get("NUMBA_CACHE_DIR") or "beside the installed kernels (NUMBA_CACHE_DIR unset)"),
+    ]
+
+
+def _print_lines(lines):
+    width = max(len(key) for key, _ in lines) + 1
+    for key, value in lines:
+        print(f"{key + ':':<{width}} {value}")
+
+
 def run_info(args):
     """Run ``fastmlp info``; return the exit status."""
+    if args.model is None:
+        lines = _installation()
+        if args.json:
+            print(json.dumps(dict(lines), indent=2, ensure_ascii=False))
+        else:
+            _print_lines(lines)
+        return EXIT_OK
     check_input_file(args.model)
     _, header = load_with_metadata(args.model)
     arrays = getattr(header, "arrays", {})
@@ -49,7 +94,5 @@ def run_info(args):
         shown.append((f"array.{name}", f"{a.dtype.str} shape {a.shape}: {json.dumps(a.tolist(), ensure_ascii=False)}"))
     for key, text in shown:
         lines.append((key, text if len(text) <= METADATA_WIDTH else text[: METADATA_WIDTH - 3] + "..."))
-    width = max(len(key) for key, _ in lines) + 1
-    for key, value in lines:
-        print(f"{key + ':':<{width}} {value}")
+    _print_lines(lines)
     return EXIT_OK

@@ -209,9 +209,10 @@ def build_parser():
     _add_output_options(predict)
     predict.set_defaults(handler=run_predict)
 
-    info = commands.add_parser("info", help="describe a model file")
-    info.add_argument("model", metavar="MODEL", help="a model file")
-    info.add_argument("--json", action="store_true", help="print the file's header as JSON")
+    info = commands.add_parser("info", help="describe a model file, or without one this installation")
+    info.add_argument("model", metavar="MODEL", nargs="?", default=None,
+                      help="a model file; without one, the versions, the BLAS and its threads are shown")  # fmt: skip
+    info.add_argument("--json", action="store_true", help="print the file's header (or the installation) as JSON")
     info.set_defaults(handler=run_info, quiet=False)
 
     demo = commands.add_parser("demo", help="train on a generated two-spirals problem and report accuracy and time")

@@ -1,0 +1,160 @@
+"""Matrix products through a BLAS that fastmlp chooses at import, called as ``cblas_sgemm``/``cblas_dgemm``.
+
+The kernels call :func:`gemm`, which takes transpose flags, ``alpha`` and ``beta``: ``C <- alpha op(A) op(B) +
+beta C``. A transposed operand is read in place (no copy) and ``beta = 1`` accumulates into ``C``.
+
+The library is reached through two symbols, ``fastmlp_sgemm`` and ``fastmlp_dgemm``, that this module registers
+with LLVM (``llvmlite.binding.add_symbol``) as the chosen library's functions before any kernel is compiled or
+loaded. Compiled code names the symbols, never an address, so a kernel that Numba loads from its on-disk cache is
+linked against this process's library: an address saved by another process would not be valid here.
+
+The environment variable ``FASTMLP_BLAS`` chooses, read once at import:
+
+``auto`` (default)
+    Intel MKL when its runtime library loads (``pip install "fastmlp[mkl]"``), else OpenBLAS.
+``openblas``
+    OpenBLAS from the ``scipy-openblas32`` wheel, a dependency of fastmlp.
+``mkl``
+    Intel MKL; an error at import when its runtime does not load.
+"""
+
+import ctypes
+import glob
+import os
+import sys
+
+import numpy as np
+from llvmlite import binding as _llvm
+from numba import types
+
+from ._config import jit
+
+_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
+
+CHOICES = ("auto", "openblas", "mkl")
+
+# CBLAS enumerations (cblas.h): the kernels' arrays are row-major.
+_ROW_MAJOR = np.int32(101)
+_NO_TRANS = np.int32(111)
+_TRANS = np.int32(112)
+
+
+def _mkl_candidates():
+    """Where the ``mkl`` wheel (and conda) put MKL's single dynamic library, newest names first."""
+    roots = [os.path.join(sys.prefix, "lib"), os.path.join(sys.prefix, "Library", "bin")]
+    patterns = ["libmkl_rt.so*", "libmkl_rt*.dylib", "mkl_rt*.dll"]
+    found = [path for root in roots for pattern in patterns for path in glob.glob(os.path.join(root, pattern))]
+    return sorted(found, reverse=True)
+
+
+def _load_mkl():
+    """``(library, info)`` for MKL, or None when its runtime is not installed or does not load."""
+    for path in _mkl_candidates():
+        try:
+            library = ctypes.CDLL(path)
+            sgemm, dgemm = library.cblas_sgemm, library.cblas_dgemm
+        except (OSError, AttributeError):
+            continue
+        buffer = ctypes.create_string_buffer(256)
+        version = ""
+        try:
+            library.MKL_Get_Version_String(buffer, ctypes.c_int(len(buffer)))
+            version = buffer.value.decode("ascii", "replace").strip()
+        except (AttributeError, OSError):  # pragma: no cover - every MKL runtime since 2017 has it
+            pass
+        return (sgemm, dgemm), {"library": "mkl", "path": path, "version": version}
+    return None
+
+
+def _load_openblas():
+    """``(library, info)`` for OpenBLAS from the ``scipy-openblas32`` wheel (imported, so its library is loaded)."""
+    import scipy_openblas32
+
+    library = scipy_openblas32.dll
+    path = os.path.join(scipy_openblas32.get_lib_dir(), scipy_openblas32.get_library(fullname=True))
+    version = scipy_openblas32.get_openblas_config().strip()
+    return (library.scipy_cblas_sgemm, library.scipy_cblas_dgemm), {
+        "library": "openblas", "path": path, "version": version,
+    }  # fmt: skip
+
+
+def _choose(choice):
+    """The functions and the description of the library ``choice`` names (see the module docstring)."""
+    if choice not in CHOICES:
+        raise ValueError(f"environment variable FASTMLP_BLAS must be one of {', '.join(CHOICES)}; got {choice!r}.")
+    if choice in ("auto", "mkl"):
+        loaded = _load_mkl()
+        if loaded is not None:
+            return loaded
+        if choice == "mkl":
+            raise ImportError(
+                "FASTMLP_BLAS=mkl, but MKL's runtime library was not found or did not load; install it with "
+                "pip install 'fastmlp[mkl]', or unset FASTMLP_BLAS."
+            )
+    return _load_openblas()
+
+
+_functions, INFO = _choose(os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto")
+INFO["requested"] = os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto"
+for _name, _function in zip(("fastmlp_sgemm", "fastmlp_dgemm"), _functions, strict=True):
+    _llvm.add_symbol(_name, ctypes.cast(_function, ctypes.c_void_p).value)
+_functions = None  # the symbols hold the addresses; the libraries stay loaded for the life of the process
+
+_i32 = types.int32
+
+
+def _gemm_signature(scalar):
+    # cblas_?gemm(layout, trans_a, trans_b, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc). The pointers are passed
+    # as integers, which the x86-64 and AArch64 calling conventions pass exactly as pointers.
+    pointer = types.uintp
+    return types.void(_i32, _i32, _i32, _i32, _i32, _i32, scalar, pointer, _i32, pointer, _i32, scalar, pointer, _i32)
+
+
+_sgemm = types.ExternalFunction("fastmlp_sgemm", _gemm_signature(types.float32))
+_dgemm = types.ExternalFunction("fastmlp_dgemm", _gemm_signature(types.float64))
+
+
+@jit(inline=True)
+def _operand(M, transpose):
+    """``(trans flag, leading dimension)`` of ``M`` read as op(M): row-major storage, or column-major read flipped."""
+    item = M.itemsize
+    if M.strides[1] == item or M.shape[1] <= 1:
+        return (_TRANS if transpose else _NO_TRANS), max(M.strides[0] // item, M.shape[1], 1)
+    # a column-major M (a transposed view) is its transpose in row-major storage
+    return (_NO_TRANS if transpose else _TRANS), max(M.strides[1] // item, M.shape[0], 1)
+
+
+@jit(inline=True)
+def gemm(A, transpose_a, B, transpose_b, alpha, beta, C):
+    """``C <- alpha * op(A) @ op(B) + beta * C``, where op transposes when its flag is set. ``C`` is modified.
+
+    Parameters
+    ----------
+    A, B : ndarray, 2-D
+        Of ``C``'s dtype, each with one unit stride (row- or column-major); op(A) is (m, k), op(B) is (k, n).
+    transpose_a, transpose_b : bool
+        Whether to transpose ``A`` and ``B``.
+    alpha, beta : float
+        The scalars; ``beta = 0`` ignores ``C``'s values (NaN included), as BLAS specifies.
+    C : ndarray of shape (m, n)
+        Row-major (C-contiguous rows), written in place.
+    """
+    m, n = C.shape
+    k = A.shape[0] if transpose_a else A.shape[1]
+    if m == 0 or n == 0:
+        return
+    if k == 0:  # BLAS would still scale C, but some builds reject the zero leading dimensions of empty operands
+        if beta == 0.0:
+            C[:, :] = 0.0
+        else:
+            C[:, :] *= beta
+        return
+    flag_a, lda = _operand(A, transpose_a)
+    flag_b, ldb = _operand(B, transpose_b)
+    ldc = max(C.strides[0] // C.itemsize, n, 1)
+    if C.itemsize == 4:
+        _sgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float32(alpha), A.ctypes.data,
+               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float32(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
+    else:
+        _dgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float64(alpha), A.ctypes.data,
+               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float64(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
