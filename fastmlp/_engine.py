@@ -22,9 +22,10 @@ from ._jit import losses as _losses
 from ._jit import sparse as _sparse
 from ._jit import train as _train
 from ._jit.checks import all_finite as _all_finite
+from ._jit.checks import is_permutation as _is_permutation
 from ._layout import Layout
 
-__all__ = ["CSR", "INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite", "blas_info"]
+__all__ = ["CSR", "INPUT_NOT_FINITE", "PREDICTED", "Engine", "Workspace", "all_finite", "blas_info", "is_permutation"]
 
 PREDICTED = _forward.PREDICTED
 """What :meth:`Engine.predict_into` returns when it wrote finite outputs."""
@@ -36,6 +37,11 @@ INPUT_NOT_FINITE = _forward.INPUT_NOT_FINITE
 def blas_info():
     """Return the BLAS the kernels call (see :func:`fastmlp.blas_info`)."""
     return dict(_blas.INFO)
+
+
+def is_permutation(order, n):
+    """Return True when the 1-D int64 array ``order`` holds every integer of ``range(n)`` exactly once."""
+    return bool(_is_permutation(order, n))
 
 
 def all_finite(flat):

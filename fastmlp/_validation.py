@@ -15,6 +15,7 @@ import numpy as np
 from ._codes import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS, OUTPUT_LOSSES
 from ._engine import CSR
 from ._engine import all_finite as _all_finite
+from ._engine import is_permutation as _is_permutation
 
 __all__ = [
     "ALIASES",
@@ -510,9 +511,10 @@ def check_epoch_order(order, n_rows):
             f"shuffle must return a permutation of range({n_rows}): integers of shape ({n_rows},); got "
             f"dtype {order.dtype} and shape {order.shape}."
         )
-    if n_rows and (order.min() < 0 or order.max() >= n_rows or not (np.bincount(order, minlength=n_rows) == 1).all()):
+    order = np.ascontiguousarray(order, dtype=np.int64)
+    if not _is_permutation(order, n_rows):
         raise ValueError(f"shuffle must return a permutation of range({n_rows}): every row exactly once.")
-    return np.ascontiguousarray(order, dtype=np.int64)
+    return order
 
 
 def is_sparse(X):

@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
+_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"

@@ -1,8 +1,10 @@
 """Input checks that run at the Python boundary but are worth compiling: one pass, no temporaries."""
 
+import numpy as np
+
 from ._config import jit
 
-_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
+_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"
 
 
 @jit
@@ -19,3 +21,21 @@ def all_finite(a):
         v = a[i]
         ok &= (v - v) == 0
     return ok
+
+
+@jit
+def is_permutation(order, n):
+    """Return True when the 1-D integer array ``order`` holds every integer of ``range(n)`` exactly once.
+
+    Compiled because a ``shuffle`` callable's order is checked every epoch, and on a small data set the NumPy
+    version of this check (a bincount and three reductions) cost about 9 us, a tenth of an epoch.
+    """
+    if order.shape[0] != n:
+        return False
+    seen = np.zeros(n, dtype=np.bool_)
+    for i in range(n):
+        r = order[i]
+        if r < 0 or r >= n or seen[r]:
+            return False
+        seen[r] = True
+    return True

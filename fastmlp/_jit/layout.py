@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "2067a8a957d1b0c780965fdfec0ca4d151e9a81ef215cbd439c936fc95f2c552"
+_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
