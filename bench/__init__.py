@@ -1,8 +1,9 @@
 """asv benchmarks for fastmlp.
 
-The BLAS runs on one thread unless ``FASTMLP_BENCH_THREADS`` says otherwise: fastmlp's kernels call SciPy's
-OpenBLAS and the NumPy baseline calls NumPy's, and two multi-threaded pools in one process slow each other down,
-which would turn a comparison into a measure of that contention. The variables must be set before NumPy loads.
+The BLAS runs on one thread unless ``FASTMLP_BENCH_THREADS`` says otherwise: fastmlp's kernels call their own BLAS
+(``fastmlp.blas_info()``) and the NumPy baseline calls NumPy's, and two multi-threaded pools in one process slow
+each other down, which would turn a comparison into a measure of that contention. The variables must be set before
+NumPy loads.
 """
 
 import os

@@ -78,8 +78,8 @@ def test_blas_script_measures_both_libraries(capsys):
     from bench import blas
 
     timings = blas.measure(shapes=[(8, 16, 4)], rounds=1, seconds=0.001)
-    via_numba, via_numpy = timings[(8, 16, 4)]
-    assert via_numba > 0 and via_numpy > 0
+    assert set(timings) == {(8, 16, 4, product) for product in blas.PRODUCTS}
+    assert all(ours > 0 and theirs > 0 for ours, theirs in timings.values())
 
 
 # Both cases: whichever runs first compiles bench/profile_step.py's uncached kernels (~7 s).
