@@ -8,15 +8,17 @@ Differences from scikit-learn, all deliberate:
 
 - ``partial_fit`` exists only for the stochastic solvers, for both estimators (scikit-learn's regressor offers it
   for "lbfgs" too, then fails).
+- The early-stopping validation score is not weighted by ``sample_weight``.
 - ``loss_`` and ``loss_curve_`` of a multi-output regressor are ``1/2 * sum over outputs`` of the squared error
   (the loss whose gradient both libraries follow); scikit-learn reports the mean over outputs instead.
 - Extras: ``dtype`` (None follows ``X``: float32 stays float32, anything else becomes float64, as scikit-learn
-  does), ``activation`` may list one activation per hidden layer, and "leaky_relu" is accepted.
+  does), ``activation`` may list one activation per hidden layer, "leaky_relu" is accepted, and ``save``/``load``
+  keep a fitted estimator in a model file.
 
 Everything else follows scikit-learn, to the draws from ``random_state``: the initial weights, the epoch orders
-(``sklearn.utils.shuffle`` on the estimator's ``RandomState``), the early-stopping split, scikit-learn's Adam (the
-bias corrections folded into the step size, unlike :class:`fastmlp.Adam`) and its stopping rule, so that float64
-fits reproduce scikit-learn's weights.
+(the draws ``sklearn.utils.shuffle`` makes from the estimator's ``RandomState``), the early-stopping split,
+scikit-learn's Adam (the bias corrections folded into the step size, unlike :class:`fastmlp.Adam`) and its
+stopping rule, so that float64 fits reproduce scikit-learn's weights.
 """
 
 import inspect

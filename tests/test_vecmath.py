@@ -201,6 +201,7 @@ def _reference_loss(code, Z, Y, w):
 
 
 BCE, CE = losses.LOSS_BINARY_CROSSENTROPY, losses.LOSS_CROSSENTROPY
+_CODE_OF_LOSS = {BCE: activations.ACT_SIGMOID, CE: activations.ACT_SOFTMAX}
 LOSS_SHAPES = [(BCE, 1), (BCE, 3), (BCE, 12), (CE, 3), (CE, 12)]
 
 
@@ -218,9 +219,32 @@ def test_cross_entropies_on_every_path(code, n_out, weighted, dtype):
     else:
         Y = np.eye(n_out, dtype=dtype)[rng.integers(0, n_out, m)]
     w = (rng.random(m) + 0.5).astype(dtype) if weighted else np.ones(m, dtype)
-    total = losses.loss_sum(code, Z, Z.copy(), Y, w)
+    A = np.empty_like(Z)  # the output activations, as the loss reads them (softmax; sigmoid's are not read)
+    activations.add_bias_and_activate(_CODE_OF_LOSS[code], False, Z[0, :0].copy(), Z, A)
+    total = losses.loss_sum(code, Z, A, Y, w)
     assert np.isfinite(total)
     assert_allclose(total, _reference_loss(code, Z, Y, w), rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_cross_entropy_with_soft_labels_and_vanishing_probabilities(dtype):
+    """Soft targets, and targets on classes whose probability rounds to 0 or is subnormal.
+
+    float64 reads the probabilities, falling back to the logits for such rows.
+    """
+    rng = np.random.default_rng(5)
+    m, n = 64, 5
+    Z = (rng.normal(size=(m, n)) * 3).astype(dtype)
+    Z[0] = [0, -800, 0, 0, 0]  # a target probability of 0 in both dtypes
+    Z[1] = [0, -720, 0, 0, 0]  # float64: subnormal
+    Z[2] = [0, -700, 0, 0, 0]  # float64: normal, tiny
+    Y = rng.dirichlet(np.ones(n), size=m).astype(dtype)
+    Y[:3] = np.eye(n, dtype=dtype)[1]
+    w = (rng.random(m) + 0.5).astype(dtype)
+    A = np.empty_like(Z)
+    activations.add_bias_and_activate(activations.ACT_SOFTMAX, False, Z[0, :0].copy(), Z, A)
+    total = losses.loss_sum(CE, Z, A, Y, w)
+    assert_allclose(total, _reference_loss(CE, Z, Y, w), rtol=1e-6 if dtype == np.float32 else 1e-13)
 
 
 @pytest.mark.subprocess

@@ -8,7 +8,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"
+_KERNEL_SALT = "55966e2bc53e9dcc38ba171f4bfffe39e5e1428812bc1581b0ea440571dc680a"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"
+_KERNEL_SALT = "55966e2bc53e9dcc38ba171f4bfffe39e5e1428812bc1581b0ea440571dc680a"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "6b30b671f994730eecb38b728755a9b347df57164ccfe969fb0890ae65567c97"
+_KERNEL_SALT = "55966e2bc53e9dcc38ba171f4bfffe39e5e1428812bc1581b0ea440571dc680a"
 
 OPT_SGD = 0
 OPT_ADAM = 1
