@@ -24,11 +24,11 @@ all), ``--activations`` (the hidden activations of W1, W2 and W4: relu tanh sigm
 1 2), ``--peers`` (fastmlp torch jax-step jax-scan sklearn numpy, or ``jax`` for both JAX variants), ``--quick``
 (tiny data, one repetition: checks that everything runs, measures nothing).
 
-Workloads (``bench/workloads.py``): W1 (16-32-32-1, mse, batch 32, 65,536 rows), W2 (784-256-128-10, softmax,
-batch 128, 60,000 rows) and W3 (1024-2048-2048-10, softmax, batch 512, on its first 2,048 rows) train one epoch of
-plain SGD (samples/s). W4 (4-32-16-4, mse, 10,000 rows) trains with Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8) on
-the whole data set at once, one step per epoch, several epochs per timed call (JAX: all of them in one
-``lax.scan``; fastmlp: one ``Model.fit``; PyTorch and NumPy: a Python loop), each call from a fresh Adam state,
+Workloads (``bench/workloads.py``): W1 (16-32-32-1, mse, batch 32, 65,536 rows), W2 (784-256-128-10, softmax, batch
+128, 60,000 rows) and W3 (1024-2048-2048-10, softmax, batch 512, on its first 2,048 rows) train one epoch of plain
+SGD (samples/s). W4 (4-32-16-4, mse, 10,000 rows) trains with Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8) on the whole
+data set at once, one step per epoch, several epochs per timed call (JAX scan: all of them in one ``lax.scan``;
+fastmlp: one ``Model.fit``; JAX jit, PyTorch and NumPy: a Python loop of steps), each call from a fresh Adam state,
 reported in ms per epoch. W1, W2 and W4 run with relu, tanh and sigmoid hidden layers (rows ``W1``, ``W1-tanh``,
 ``W1-sigmoid``: a bare id is relu), the others with relu. P1 is one-row predict latency on W2's net (µs, median of
 single calls) against, among others, the few-line NumPy forward (three products and the activations); P2 predicts
@@ -42,6 +42,7 @@ are skipped with a note; so is scikit-learn on W4 (its Adam is a different updat
 
 import argparse
 import datetime
+import functools
 import importlib.metadata
 import importlib.util
 import json
@@ -167,14 +168,21 @@ def _repeat(fn, min_reps, max_reps, budget_s):
     return times, (_cpu_seconds() - cpu) / max(spent, 1e-9)
 
 
+@functools.cache
+def _data(workload, n):
+    """The workload's data, drawn once per process (W2's takes a while) for all its activations."""
+    from .workloads import make_data
+
+    return make_data(workload, n)
+
+
 def _train_one(workload, hidden, impl, prof):
     """One activation of a training workload in this process: warm-up, then the timed calls."""
     from . import peers
-    from .workloads import make_data
 
     spec = peers.spec_for(workload, hidden)
     n = prof["rows"][workload]
-    X, y = make_data(workload, n)
+    X, y = _data(workload, n)
     full_batch = spec.batch >= n
     epochs = prof["w4_epochs"] if full_batch else 1  # one step per epoch: several epochs per call, as a scan runs
     run = peers.TRAINERS[impl](spec, X, y, peers.initial_params(spec), epochs)
@@ -856,16 +864,16 @@ def _header(raw):
     if m.get("rounds"):
         line += f" · {m['rounds']} round{'s' if m['rounds'] != 1 else ''}"
     blas = m.get("blas")
-    if blas:
-        fast = blas.get("fastmlp") or {}
+    if blas and "fastmlp" in blas:
+        fast = blas["fastmlp"]
         line += f"\n\nBLAS of fastmlp's kernels: {_blas_text(fast)}, from {fast.get('source', '?')}"
-        if blas.get("numpy"):
-            line += f"; NumPy's (the floor's): {_blas_text(blas['numpy'])}"
         if blas.get("fastmlp_error"):
             line += f" ({blas['fastmlp_error']})"
-        if "error" in blas:
-            line += f"unknown: {blas['error']}"
+        if blas.get("numpy"):
+            line += f"; NumPy's (the floor's): {_blas_text(blas['numpy'])}"
         line += "."
+    elif blas:
+        line += f"\n\nBLAS of fastmlp's kernels: unknown ({blas.get('error', 'not reported')})."
     return line
 
 
@@ -1034,9 +1042,11 @@ def render_targets(raw, threads):
                 spread = s.get("spread", {}).get(peer)
                 if value is not None and spread and spread[2] > 1:
                     shown += f"; rounds {spread[0]:.2f}–{spread[1]:.2f}"
-            if value is None:
-                continue
             any_row = True
+            if value is None:  # the peer did not run, or failed: the target stays in sight
+                who = "the floor" if peer == "floor" else LABELS[peer]
+                out.append(f"| {row} | {text} | not measured ({who} has no figure) | — |")
+                continue
             out.append(f"| {row} | {text} | {shown} | {'yes' if value >= goal else '**no**'} |")
     return out + [""] if any_row else []
 
