@@ -1086,9 +1086,10 @@ def render_chart(raw, path):
             bars = ax.bar(xs, ys, width, label=LABELS[impl], color=colors.get(impl))
             if any(low) or any(high):
                 ax.errorbar(xs, ys, yerr=[low, high], fmt="none", ecolor="black", elinewidth=0.6, capsize=1.5)
-            for bar, y in zip(bars, ys, strict=True):
-                ax.annotate(f"{y:.0f}" if y >= 100 else f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, y), ha="center",
-                            va="bottom" if y >= 1 else "top", fontsize=6)  # fmt: skip
+            for bar, y, lo, hi in zip(bars, ys, low, high, strict=True):
+                at = y + hi if y >= 1 else y - lo  # past the whisker, so that it does not cross the figure
+                ax.annotate(f"{y:.0f}" if y >= 100 else f"{y:.2g}", (bar.get_x() + bar.get_width() / 2, at),
+                            ha="center", va="bottom" if y >= 1 else "top", fontsize=6)  # fmt: skip
         ax.axhline(1.0, color="black", linewidth=0.8)
         ax.set_yscale("log")
         ax.set_xticks(range(len(rows)))
