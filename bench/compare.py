@@ -10,7 +10,7 @@ round's figure is the median of its repetitions after a warm-up (JIT compilation
 counted except in C1's empty-cache variant, which is what it measures. The table shows the median over the rounds,
 and each speed-up is the median of the per-round ratios with their range (min-max)::
 
-    python -m bench.compare                                  # everything, 1 and 2 threads (~20 min on 2 cores)
+    python -m bench.compare                                  # everything, 1 and 2 threads (~20-25 min on 2 cores)
     python -m bench.compare --threads 1 --workloads W1 P1    # a subset
     python -m bench.compare --workloads W4 --activations tanh sigmoid --rounds 5
     python -m bench.compare --workloads W1-tanh W2           # one activation of a workload, or all three
@@ -899,7 +899,8 @@ def _explanation(raw):
         )
     activations = m.get("activations")
     if activations:
-        text += f" W1, W2 and W4 run with {', '.join(activations)} hidden layers (a bare id is relu), the others relu."
+        names = " and ".join([", ".join(activations[:-1]), activations[-1]] if len(activations) > 1 else activations)
+        text += f" W1, W2 and W4 run with {names} hidden layers (a bare id is relu), the others relu."
     else:
         text += " Hidden layers relu."
     text += (
