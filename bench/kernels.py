@@ -1,9 +1,15 @@
-"""Forward pass and gradients on one batch at DESIGN.md's W1 and W2 sizes, fastmlp beside plain NumPy."""
+"""Forward pass, gradients and predict at the W1 and W2 sizes (``bench/workloads.py``), fastmlp beside NumPy.
+
+W1 is a 16-32-32-1 regression net (batch 32), W2 a 784-256-128-10 classifier (batch 128). ``PredictOneRow`` is
+the one-row latency on W2's net with each hidden activation, against the few-line NumPy forward (three products
+and the activations, then the softmax).
+"""
 
 
 import fastmlp as fm
 
-from .workloads import WORKLOADS, NumpyMLP, make_data
+from . import peers
+from .workloads import ACTIVATIONS, WORKLOADS, NumpyMLP, make_data
 
 
 class Batch:
@@ -58,3 +64,19 @@ class Predict:
 
     def peakmem_predict(self, workload, implementation):
         self.time_predict(workload, implementation)
+
+
+class PredictOneRow:
+    """One row through W2's net (softmax output) with each hidden activation: the latency of a single call."""
+
+    params = (list(ACTIVATIONS), ["fastmlp", "numpy"])
+    param_names = ["activation", "implementation"]
+
+    def setup(self, activation, implementation):
+        spec = peers.spec_for("P1", activation)
+        X, _ = make_data("W2", 1)
+        self.predict = peers.PREDICTORS[implementation](spec, peers.initial_params(spec), X)
+        self.predict()  # compile (or load from the cache) outside the timed region
+
+    def time_predict_one_row(self, activation, implementation):
+        self.predict()

@@ -2,9 +2,9 @@
 
 Usage: ``python -m bench.onnx_latency [--rounds 5] [--calls 2000] [--rows 100000] [--threads 1]``
 
-W2's network (784-256-128-10, relu, softmax, float32; DESIGN.md). P1: one-row latency, the median of ``--calls``
-single calls per round. P2: throughput predicting ``--rows`` rows in one call, rows/s, the median of three calls
-per round. The rounds alternate which library goes first, so that drifts in the machine's speed (turbo, a
+W2's network (784-256-128-10, relu, softmax, float32; ``bench/workloads.py``). P1: one-row latency, the median
+of ``--calls`` single calls per round. P2: throughput predicting ``--rows`` rows in one call, rows/s, the median of
+three calls per round. The rounds alternate which library goes first, so that drifts in the machine's speed (turbo, a
 neighbour's load) fall on both. The table gives the median over rounds and the spread (lowest to highest round).
 Both libraries get the same thread count: fastmlp's BLAS pools (``fastmlp.set_num_threads``) and onnxruntime's
 intra-op pool; 1 by default, so that the figures compare the code and not the cores.

@@ -1,32 +1,47 @@
 """The implementations that ``bench/compare.py`` runs side by side, one per subprocess.
 
-Each one builds the same network (float32, relu hidden layers, identity output with mean squared error or softmax
-output with cross-entropy) from the same initial weights and offers two things to time:
+Each one builds the same network (float32; relu, tanh or sigmoid hidden layers; identity output with mean squared
+error or softmax output with cross-entropy) from the same initial weights (``initial_params``) and offers two
+things to time:
 
-- ``trainer(spec, X, y, params, lr)``: a function that trains one epoch of plain SGD (momentum 0) over ``X`` in
-  order (no shuffling, in every implementation alike), in batches of ``spec.batch`` rows, the last one partial;
+- ``trainer(spec, X, y, params, epochs=1)``: a function that trains ``epochs`` epochs over ``X`` in order (no
+  shuffling, in every implementation alike), in batches of ``spec.batch`` rows, the last one partial, with plain
+  SGD (momentum 0) or, for ``spec.optimizer == "adam"``, Adam from a fresh state at each call (as each
+  ``fastmlp.Model.fit`` starts one). The function has a ``params()`` attribute that returns the current weights as
+  NumPy ``[(W, b), ...]``, so that the implementations can be checked against each other;
 - ``predictor(spec, params, X)``: a function that returns the network's output for ``X`` (probabilities for a
   softmax output), finished (JAX's asynchronous results are waited for).
 
-Data are converted to each framework's own types (tensors, device arrays) before the returned function is timed;
-fastmlp and NumPy take the NumPy arrays as they are. Only NumPy is imported at module level: every framework is
-imported inside its own functions, so a subprocess loads just the library it measures.
+The loss is the mean over rows of half the squared error summed over outputs (fastmlp's and the NumPy
+baseline's), or the mean cross-entropy. Data are converted to each framework's own types (tensors, device arrays)
+before the returned function is timed; fastmlp and NumPy take the NumPy arrays as they are. Only NumPy is imported
+at module level: every framework is imported inside its own functions, so a subprocess loads just the library it
+measures.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
-from .workloads import WORKLOADS
+from .workloads import ADAM, WORKLOADS, activate
+
+SGD_LR = 1e-3  # W1-W3's plain SGD
 
 # name: what it is, the module that must import for it to run
 IMPLEMENTATIONS = {
     "fastmlp": ("fastmlp: Model.fit, one compiled call per epoch; Model.predict", "fastmlp"),
-    "torch": ("PyTorch eager: nn.Sequential + torch.optim.SGD, Python loop over batches", "torch"),
-    "jax-step": ("JAX: jax.jit of one SGD step, Python loop over batches; jitted forward", "jax"),
-    "jax-scan": ("JAX: the whole epoch under jax.jit + lax.scan", "jax"),
+    "torch": ("PyTorch eager: nn.Sequential + torch.optim.SGD/Adam, Python loop over batches", "torch"),
+    "jax-step": ("JAX: jax.jit of one training step, Python loop over batches; jitted forward", "jax"),
+    "jax-scan": ("JAX: the whole epoch (full batch: all the epochs of a call) under jax.jit + lax.scan", "jax"),
     "sklearn": ("scikit-learn MLPClassifier/MLPRegressor, solver='sgd', momentum=0, partial_fit per epoch", "sklearn"),
-    "numpy": ("plain NumPy forward/backward loop (bench.workloads.NumpyMLP) + SGD update", "numpy"),
+    "numpy": ("plain NumPy forward/backward loop (bench.workloads.NumpyMLP) + SGD/Adam update", "numpy"),
+}
+
+# Why an implementation has no figure for some workloads (compare.py shows a dash and this note).
+UNSUPPORTED = {
+    # scikit-learn's Adam adds eps to sqrt(v) before the bias correction and halves the squared error averaged over
+    # outputs too: with eps in the denominator that is not the same update as the others'.
+    ("sklearn", "adam"): "scikit-learn's Adam is a different update (eps before the bias correction)",
 }
 
 
@@ -37,26 +52,59 @@ class Spec:
     sizes: tuple
     output: str  # "identity" (mse) or "softmax" (cross-entropy)
     batch: int
+    hidden: str = "relu"
+    optimizer: str = "sgd"  # "sgd" (momentum 0) or "adam" (workloads.ADAM's constants)
+    lr: float = SGD_LR
 
     @property
     def n_layers(self):
         return len(self.sizes) - 1
 
 
-def spec_for(workload):
-    """The :class:`Spec` of a training workload W1/W2/W3; P1, P2 and C1 use W2's network."""
+def spec_for(workload, hidden="relu"):
+    """The :class:`Spec` of a workload with ``hidden`` activations.
+
+    Parameters
+    ----------
+    workload : str
+        W1-W4, or P1, P2 and C1, which use W2's network.
+    hidden : {"relu", "tanh", "sigmoid"}, default="relu"
+
+    Returns
+    -------
+    Spec
+    """
     name = "W2" if workload in ("P1", "P2", "C1") else workload
-    sizes, hidden, output, batch, _ = WORKLOADS[name]
-    assert hidden == "relu"
-    return Spec(tuple(sizes), output, batch)
+    sizes, _, output, batch, _ = WORKLOADS[name]
+    if name == "W4":
+        return Spec(tuple(sizes), output, batch, hidden, "adam", ADAM["lr"])
+    return Spec(tuple(sizes), output, batch, hidden)
+
+
+def unsupported(impl, spec):
+    """Why ``impl`` cannot train ``spec`` as the others do, or None when it can."""
+    return UNSUPPORTED.get((impl, spec.optimizer))
 
 
 def initial_params(spec, seed=0):
-    """[(W, b), ...] float32: He-normal hidden layers, Glorot-uniform output layer, zero biases (fastmlp's defaults)."""
+    """Float32 ``[(W, b), ...]`` with fastmlp's default initialisation.
+
+    He-normal weights for relu layers, Glorot-uniform for the others (tanh and sigmoid hidden layers, the output
+    layer), zero biases.
+
+    Parameters
+    ----------
+    spec : Spec
+    seed : int, default=0
+
+    Returns
+    -------
+    list of (ndarray, ndarray)
+    """
     rng = np.random.default_rng(seed)
     params = []
     for k, (n_in, n_out) in enumerate(zip(spec.sizes[:-1], spec.sizes[1:], strict=True)):
-        if k < spec.n_layers - 1:
+        if k < spec.n_layers - 1 and spec.hidden == "relu":
             W = rng.normal(0.0, np.sqrt(2.0 / n_in), size=(n_in, n_out))
         else:
             limit = np.sqrt(6.0 / (n_in + n_out))
@@ -69,29 +117,42 @@ def _batches(n, batch):
     return [(start, min(start + batch, n)) for start in range(0, n, batch)]
 
 
+def _targets(spec, y):
+    """Targets as a float32 matrix: one-hot rows for a softmax output."""
+    if spec.output == "softmax":
+        Y = np.zeros((len(y), spec.sizes[-1]), dtype=np.float32)
+        Y[np.arange(len(y)), y] = 1
+        return Y
+    return y.reshape(len(y), -1).astype(np.float32)
+
+
 # --------------------------------------------------------------------------------------------------- fastmlp
 
 
 def _fastmlp_model(spec, params):
     import fastmlp as fm
 
-    model = fm.Model(list(spec.sizes), hidden="relu", output=spec.output, dtype="float32", seed=0)
+    model = fm.Model(list(spec.sizes), hidden=spec.hidden, output=spec.output, dtype="float32", seed=0)
     for k, (W, b) in enumerate(params):
         model.weights[k][...] = W
         model.biases[k][...] = b
     return model
 
 
-def fastmlp_trainer(spec, X, y, params, lr):
+def fastmlp_trainer(spec, X, y, params, epochs=1):
     import fastmlp as fm
 
     model = _fastmlp_model(spec, params)
-    optimizer = fm.SGD(lr=lr)
+    if spec.optimizer == "adam":
+        optimizer = fm.Adam(lr=spec.lr, beta1=ADAM["beta1"], beta2=ADAM["beta2"], eps=ADAM["eps"])
+    else:
+        optimizer = fm.SGD(lr=spec.lr)
 
-    def epoch():
-        model.fit(X, y, epochs=1, batch_size=spec.batch, optimizer=optimizer, shuffle=False)
+    def run():
+        return model.fit(X, y, epochs=epochs, batch_size=spec.batch, optimizer=optimizer, shuffle=False)
 
-    return epoch
+    run.params = lambda: [(np.array(W), np.array(b)) for W, b in zip(model.weights, model.biases, strict=True)]
+    return run
 
 
 def fastmlp_predictor(spec, params, X):
@@ -102,37 +163,55 @@ def fastmlp_predictor(spec, params, X):
 # --------------------------------------------------------------------------------------------------- NumPy
 
 
-def numpy_trainer(spec, X, y, params, lr):
+def numpy_trainer(spec, X, y, params, epochs=1):
     from .workloads import NumpyMLP
 
-    net = NumpyMLP([W for W, _ in params], [b for _, b in params], spec.output)
-    if spec.output == "softmax":
-        Y = np.zeros((len(y), spec.sizes[-1]), dtype=np.float32)
-        Y[np.arange(len(y)), y] = 1
-    else:
-        Y = y.reshape(len(y), -1).astype(np.float32)
-    lr = np.float32(lr)
+    net = NumpyMLP([W for W, _ in params], [b for _, b in params], spec.output, spec.hidden)
+    Y = _targets(spec, y)
+    lr = np.float32(spec.lr)
     slices = _batches(len(X), spec.batch)
+    tensors = net.weights + net.biases
 
-    def epoch():
-        for start, stop in slices:
-            dW, db = net.gradients(X[start:stop], Y[start:stop])
-            for W, g in zip(net.weights, dW, strict=True):
-                W -= lr * g
-            for b, g in zip(net.biases, db, strict=True):
-                b -= lr * g
+    def sgd(grads, _):
+        for p, g in zip(tensors, grads, strict=True):
+            p -= lr * g
 
-    return epoch
+    b1, b2, eps = (np.float32(ADAM[k]) for k in ("beta1", "beta2", "eps"))
+
+    def adam(grads, state):
+        state["t"] += 1
+        c1, c2 = np.float32(1 - b1 ** state["t"]), np.float32(1 - b2 ** state["t"])
+        for p, g, m, v in zip(tensors, grads, state["m"], state["v"], strict=True):
+            m *= b1
+            m += (1 - b1) * g
+            v *= b2
+            v += (1 - b2) * g * g
+            p -= lr * (m / c1) / (np.sqrt(v / c2) + eps)
+
+    update = adam if spec.optimizer == "adam" else sgd
+
+    def run():
+        state = None
+        if spec.optimizer == "adam":
+            state = {"t": 0, "m": [np.zeros_like(p) for p in tensors], "v": [np.zeros_like(p) for p in tensors]}
+        for _ in range(epochs):
+            for start, stop in slices:
+                dW, db = net.gradients(X[start:stop], Y[start:stop])
+                update(dW + db, state)
+
+    run.params = lambda: [(W.copy(), b.copy()) for W, b in zip(net.weights, net.biases, strict=True)]
+    return run
 
 
 def numpy_predictor(spec, params, X):
-    """The few-line NumPy forward pass: relu layers, then the output (softmax or identity)."""
+    """The few-line NumPy forward pass: three products, the hidden activations, then the output."""
     softmax = spec.output == "softmax"
+    hidden = spec.hidden
 
     def predict():
         a = X
         for W, b in params[:-1]:
-            a = np.maximum(a @ W + b, 0)
+            a = activate(hidden, a @ W + b)
         z = a @ params[-1][0] + params[-1][1]
         if not softmax:
             return z
@@ -148,6 +227,7 @@ def numpy_predictor(spec, params, X):
 def _torch_model(spec, params):
     import torch
 
+    activation = {"relu": torch.nn.ReLU, "tanh": torch.nn.Tanh, "sigmoid": torch.nn.Sigmoid}[spec.hidden]
     layers = []
     for k, (W, b) in enumerate(params):
         linear = torch.nn.Linear(W.shape[0], W.shape[1])
@@ -156,36 +236,54 @@ def _torch_model(spec, params):
             linear.bias.copy_(torch.from_numpy(b))
         layers.append(linear)
         if k < len(params) - 1:
-            layers.append(torch.nn.ReLU())
+            layers.append(activation())
     return torch.nn.Sequential(*layers)
 
 
-def torch_trainer(spec, X, y, params, lr):
+def torch_trainer(spec, X, y, params, epochs=1):
     import torch
 
     model = _torch_model(spec, params)
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.0)
     Xt = torch.from_numpy(X)
     if spec.output == "softmax":
         yt = torch.from_numpy(y.astype(np.int64))
-        loss_fn = torch.nn.CrossEntropyLoss()
+        loss_fn, scale = torch.nn.CrossEntropyLoss(), 1.0
     else:
         yt = torch.from_numpy(y.reshape(len(y), -1).astype(np.float32))
         loss_fn = torch.nn.MSELoss()
-        # MSELoss is the mean over rows and outputs; the others' loss is half the sum over outputs, averaged over
-        # rows. The same update without an extra operation per step: scale the learning rate.
-        optimizer = torch.optim.SGD(model.parameters(), lr=lr * spec.sizes[-1] / 2, momentum=0.0)
+        # MSELoss is the mean over rows and outputs, so its gradient is `scale` times the others' (half the sum over
+        # outputs, averaged over rows). The same update without an extra operation per step: SGD's learning rate
+        # divided by it, Adam's eps multiplied by it (m / (sqrt(v) + eps) scales m and sqrt(v) alike).
+        scale = 2.0 / spec.sizes[-1]
+    if spec.optimizer == "adam":
+
+        def make_optimizer():
+            return torch.optim.Adam(model.parameters(), lr=spec.lr, betas=(ADAM["beta1"], ADAM["beta2"]),
+                                    eps=ADAM["eps"] * scale)  # fmt: skip
+    else:
+        sgd = torch.optim.SGD(model.parameters(), lr=spec.lr / scale, momentum=0.0)
+
+        def make_optimizer():
+            return sgd  # no state to start afresh
+
     n, batch = len(X), spec.batch
+    slices = [(Xt[a:b], yt[a:b]) for a, b in _batches(n, batch)]
 
-    def epoch():
-        for start in range(0, n, batch):
-            xb, yb = Xt[start : start + batch], yt[start : start + batch]
-            optimizer.zero_grad(set_to_none=True)
-            loss = loss_fn(model(xb), yb)
-            loss.backward()
-            optimizer.step()
+    def run():
+        optimizer = make_optimizer()
+        for _ in range(epochs):
+            for xb, yb in slices:
+                optimizer.zero_grad(set_to_none=True)
+                loss = loss_fn(model(xb), yb)
+                loss.backward()
+                optimizer.step()
 
-    return epoch
+    def current():
+        linears = [m for m in model if isinstance(m, torch.nn.Linear)]
+        return [(m.weight.detach().numpy().T.copy(), m.bias.detach().numpy().copy()) for m in linears]
+
+    run.params = current
+    return run
 
 
 def torch_predictor(spec, params, X):
@@ -206,15 +304,22 @@ def torch_predictor(spec, params, X):
 # --------------------------------------------------------------------------------------------------- JAX
 
 
-def _jax_functions(spec, lr):
+def _jax_functions(spec):
+    """``(init, step, forward)``: the optimizer state from params, one training step on it, the forward pass.
+
+    The state is a tuple whose first item is the params: ``(params,)`` for SGD, ``(params, m, v, t)`` for Adam.
+    """
     import jax
     import jax.numpy as jnp
 
     softmax = spec.output == "softmax"
+    act = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid}[spec.hidden]
+    lr = spec.lr
+    tree_map = jax.tree_util.tree_map
 
     def logits(params, x):
         for W, b in params[:-1]:
-            x = jax.nn.relu(x @ W + b)
+            x = act(x @ W + b)
         W, b = params[-1]
         return x @ W + b
 
@@ -225,15 +330,38 @@ def _jax_functions(spec, lr):
             return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
         return 0.5 * jnp.mean(jnp.sum((z - y) ** 2, axis=1))
 
-    def sgd_step(params, x, y):
-        loss, grads = jax.value_and_grad(loss_fn)(params, x, y)
-        return jax.tree_util.tree_map(lambda p, g: p - lr * g, params, grads), loss
+    grad = jax.value_and_grad(loss_fn)
+
+    if spec.optimizer == "adam":
+        b1, b2, eps = ADAM["beta1"], ADAM["beta2"], ADAM["eps"]
+
+        def init(params):
+            zeros = tree_map(jnp.zeros_like, params)
+            return params, zeros, zeros, jnp.zeros((), jnp.float32)
+
+        def step(state, x, y):
+            params, m, v, t = state
+            loss, g = grad(params, x, y)
+            t = t + 1
+            m = tree_map(lambda m, g: b1 * m + (1 - b1) * g, m, g)
+            v = tree_map(lambda v, g: b2 * v + (1 - b2) * g * g, v, g)
+            c1, c2 = 1 - b1**t, 1 - b2**t
+            params = tree_map(lambda p, m, v: p - lr * (m / c1) / (jnp.sqrt(v / c2) + eps), params, m, v)
+            return (params, m, v, t), loss
+    else:
+
+        def init(params):
+            return (params,)
+
+        def step(state, x, y):
+            loss, g = grad(state[0], x, y)
+            return (tree_map(lambda p, g: p - lr * g, state[0], g),), loss
 
     def forward(params, x):
         z = logits(params, x)
         return jax.nn.softmax(z, axis=1) if softmax else z
 
-    return logits, sgd_step, forward
+    return init, step, forward
 
 
 def _jax_data(spec, X, y):
@@ -248,64 +376,84 @@ def _jax_params(params):
     return [(jnp.asarray(W), jnp.asarray(b)) for W, b in params]
 
 
+def _numpy_params(holder):
+    return lambda: [(np.asarray(W).copy(), np.asarray(b).copy()) for W, b in holder["params"]]
+
+
 def _quiet_donation():
     import warnings
 
     warnings.filterwarnings("ignore", message="Some donated buffers were not usable")
 
 
-def jax_step_trainer(spec, X, y, params, lr):
+def jax_step_trainer(spec, X, y, params, epochs=1):
     import jax
 
     _quiet_donation()
-    _, sgd_step, _ = _jax_functions(spec, lr)
-    step = jax.jit(sgd_step, donate_argnums=0)
+    init, step, _ = _jax_functions(spec)
+    init, step = jax.jit(init), jax.jit(step, donate_argnums=0)
     X, Y = _jax_data(spec, X, y)
     batches = [(jax.device_put(X[a:b]), jax.device_put(Y[a:b])) for a, b in _batches(len(X), spec.batch)]
-    state = {"params": _jax_params(params)}
+    holder = {"params": _jax_params(params)}
 
-    def epoch():
-        p = state["params"]
-        for xb, yb in batches:
-            p, _ = step(p, xb, yb)
-        state["params"] = jax.block_until_ready(p)
+    def run():
+        state = init(holder["params"])
+        for _ in range(epochs):
+            for xb, yb in batches:
+                state, _ = step(state, xb, yb)
+        holder["params"] = jax.block_until_ready(state[0])
 
-    return epoch
+    run.params = _numpy_params(holder)
+    return run
 
 
-def jax_scan_trainer(spec, X, y, params, lr):
+def jax_scan_trainer(spec, X, y, params, epochs=1):
     import jax
 
     _quiet_donation()
-    _, sgd_step, _ = _jax_functions(spec, lr)
-    step = jax.jit(sgd_step, donate_argnums=0)
-
-    def run(p, Xs, Ys):
-        return jax.lax.scan(lambda q, xy: sgd_step(q, *xy), p, (Xs, Ys))
-
-    run_epoch = jax.jit(run, donate_argnums=0)
+    init, step, _ = _jax_functions(spec)
     X, Y = _jax_data(spec, X, y)
+    holder = {"params": _jax_params(params)}
+    if len(X) <= spec.batch:  # full batch: one step per epoch, so the scan runs over the epochs
+
+        def train(p, x, y):
+            state, _ = jax.lax.scan(lambda s, _: step(s, x, y), init(p), None, length=epochs)
+            return state[0]
+
+        train = jax.jit(train, donate_argnums=0)
+        Xd, Yd = jax.device_put(X), jax.device_put(Y)
+
+        def run():
+            holder["params"] = jax.block_until_ready(train(holder["params"], Xd, Yd))
+
+        run.params = _numpy_params(holder)
+        return run
+
+    init = jax.jit(init)
+    one_step = jax.jit(step, donate_argnums=0)
+    run_epoch = jax.jit(lambda s, Xs, Ys: jax.lax.scan(lambda q, xy: step(q, *xy), s, (Xs, Ys)), donate_argnums=0)
     full = len(X) // spec.batch * spec.batch
     Xs = jax.device_put(X[:full].reshape(-1, spec.batch, X.shape[1]))
     Ys = jax.device_put(Y[:full].reshape((-1, spec.batch) + Y.shape[1:]))
     rest = (jax.device_put(X[full:]), jax.device_put(Y[full:])) if full < len(X) else None
-    state = {"params": _jax_params(params)}
 
-    def epoch():
-        p = state["params"]
-        if full:
-            p, _ = run_epoch(p, Xs, Ys)
-        if rest is not None:  # the partial last batch, as the other implementations train it
-            p, _ = step(p, *rest)
-        state["params"] = jax.block_until_ready(p)
+    def run():
+        state = init(holder["params"])
+        for _ in range(epochs):
+            if full:
+                state, _ = run_epoch(state, Xs, Ys)
+            if rest is not None:  # the partial last batch, as the other implementations train it
+                state, _ = one_step(state, *rest)
+        holder["params"] = jax.block_until_ready(state[0])
 
-    return epoch
+    run.params = _numpy_params(holder)
+    return run
 
 
 def jax_predictor(spec, params, X):
     import jax
 
-    _, _, forward = _jax_functions(spec, 0.0)
+    _, _, forward = _jax_functions(spec)
     f = jax.jit(forward)
     p = _jax_params(params)
     Xd = jax.device_put(X)
@@ -314,8 +462,10 @@ def jax_predictor(spec, params, X):
 
 # --------------------------------------------------------------------------------------------------- scikit-learn
 
+_SKLEARN_ACTIVATION = {"relu": "relu", "tanh": "tanh", "sigmoid": "logistic"}
 
-def _sklearn_model(spec, params, X, y, lr=1e-3):
+
+def _sklearn_model(spec, params, X, y, lr=SGD_LR):
     """An estimator fitted on one batch (to create its attributes and its optimizer), then given ``params``."""
     import warnings
 
@@ -323,9 +473,9 @@ def _sklearn_model(spec, params, X, y, lr=1e-3):
 
     estimator = MLPClassifier if spec.output == "softmax" else MLPRegressor
     model = estimator(
-        hidden_layer_sizes=tuple(spec.sizes[1:-1]), activation="relu", solver="sgd", alpha=0.0,
-        batch_size=spec.batch, learning_rate="constant", learning_rate_init=lr, max_iter=1, shuffle=False,
-        momentum=0.0, nesterovs_momentum=False, early_stopping=False, random_state=0,
+        hidden_layer_sizes=tuple(spec.sizes[1:-1]), activation=_SKLEARN_ACTIVATION[spec.hidden], solver="sgd",
+        alpha=0.0, batch_size=spec.batch, learning_rate="constant", learning_rate_init=lr, max_iter=1,
+        shuffle=False, momentum=0.0, nesterovs_momentum=False, early_stopping=False, random_state=0,
     )  # fmt: skip
     warnings.filterwarnings("ignore", module="sklearn")
     if spec.output == "softmax":
@@ -339,13 +489,18 @@ def _sklearn_model(spec, params, X, y, lr=1e-3):
     return model
 
 
-def sklearn_trainer(spec, X, y, params, lr):
-    model = _sklearn_model(spec, params, X, y, lr)
+def sklearn_trainer(spec, X, y, params, epochs=1):
+    why = unsupported("sklearn", spec)
+    if why:
+        raise NotImplementedError(why)
+    model = _sklearn_model(spec, params, X, y, spec.lr)
 
-    def epoch():
-        model.partial_fit(X, y)
+    def run():
+        for _ in range(epochs):
+            model.partial_fit(X, y)
 
-    return epoch
+    run.params = lambda: [(W.copy(), b.copy()) for W, b in zip(model.coefs_, model.intercepts_, strict=True)]
+    return run
 
 
 def sklearn_predictor(spec, params, X):

@@ -1,4 +1,4 @@
-"""Cold start, DESIGN.md's workload C1: a fresh process imports the library, builds a network, predicts one row.
+"""Cold start, workload C1: a fresh process imports the library, builds a network and predicts one row.
 
 The network is W2's (784-256-128-10, relu, softmax). Each sample is a new Python process (asv ``timeraw_``).
 The time covers the import, building the model and the predict call. It does not cover the interpreter's own
@@ -27,7 +27,7 @@ import sys
 import tempfile
 import textwrap
 
-SIZES = (784, 256, 128, 10)  # DESIGN.md's W2 network, as in bench/workloads.py
+SIZES = (784, 256, 128, 10)  # W2's network, as in bench/workloads.py
 
 CACHES = ("warm", "empty")
 PEERS = ("fastmlp", "torch")

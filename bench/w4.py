@@ -1,4 +1,4 @@
-"""W4, DESIGN.md's small full-batch workload: ms per epoch, and the share of it in the hidden activations.
+"""W4, the small full-batch workload: ms per epoch, and the share of it in the hidden activations.
 
 A 4-32-16-4 network (tanh, sigmoid or relu hidden layers, identity output, mse), 10,000 rows of float32, Adam,
 one batch of all 10,000 rows per epoch, no shuffling. Each process trains a warm-up epoch, then ``--epochs``

@@ -44,6 +44,15 @@ def test_benchmark_runs(cls, method, args):
         assert result > 0
 
 
+def test_every_activation_has_its_benchmarks():
+    ids = {case.id for case in _cases()}
+    for activation in ("relu", "tanh", "sigmoid"):
+        for workload in ("W1", "W2"):
+            assert f"ActivationEpoch.time_epoch['{workload}', '{activation}']" in ids
+        assert f"W4Epoch.track_ms_per_epoch['{activation}']" in ids
+        assert f"PredictOneRow.time_predict_one_row['{activation}', 'numpy']" in ids
+
+
 def test_parity_script_runs(capsys):
     pytest.importorskip("sklearn")
     pytest.importorskip("threadpoolctl")
