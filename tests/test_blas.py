@@ -10,7 +10,7 @@ from numba import njit
 from numpy.testing import assert_allclose
 
 import fastmlp as fm
-from fastmlp._jit.blas import gemm
+from fastmlp._jit.blas import gemm, gemm_in_blocks
 
 
 @njit
@@ -43,6 +43,25 @@ def test_gemm_matches_numpy(dtype, transpose_a, transpose_b, column_major, alpha
     # entries are sums of a few O(1) products: an absolute bound at the dtype's rounding, for sums near zero
     tol = 1e-5 if dtype == np.float32 else 1e-13
     assert_allclose(C, expected, rtol=tol, atol=tol)
+
+
+@njit
+def _gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, block):
+    gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, block)
+
+
+@pytest.mark.parametrize("transpose_a", [False, True])
+@pytest.mark.parametrize("transpose_b", [False, True])
+def test_gemm_in_blocks_matches_one_call(transpose_a, transpose_b):
+    """Products beyond the BLAS's 32-bit sizes run in blocks of rows and of the inner dimension: blocks of 3 here."""
+    rng = np.random.default_rng(2)
+    m, k, n = 8, 7, 4
+    A = _operand(rng, m, k, np.float64, transpose_a, False)
+    B = _operand(rng, k, n, np.float64, transpose_b, False)
+    C = rng.normal(size=(m, n))
+    expected = 0.5 * ((A.T if transpose_a else A) @ (B.T if transpose_b else B)) + 2.0 * C
+    _gemm_in_blocks(A, transpose_a, B, transpose_b, 0.5, 2.0, C, 3)
+    assert_allclose(C, expected, rtol=1e-13, atol=1e-13)
 
 
 def test_gemm_with_beta_zero_ignores_nan_in_c():

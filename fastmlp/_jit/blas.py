@@ -29,7 +29,7 @@ from numba import types
 
 from ._config import jit
 
-_KERNEL_SALT = "55966e2bc53e9dcc38ba171f4bfffe39e5e1428812bc1581b0ea440571dc680a"
+_KERNEL_SALT = "7a920054604ac74877124143c698dd7373403b1a48567d4c3dc51af10cdbfbc8"
 
 CHOICES = ("auto", "openblas", "mkl")
 
@@ -124,20 +124,32 @@ def _operand(M, transpose):
     return (_NO_TRANS if transpose else _TRANS), max(M.strides[1] // item, M.shape[0], 1)
 
 
-@jit(inline=True)
-def gemm(A, transpose_a, B, transpose_b, alpha, beta, C):
-    """``C <- alpha * op(A) @ op(B) + beta * C``, where op transposes when its flag is set. ``C`` is modified.
+# The BLAS takes 32-bit sizes: a product with more rows (or a longer inner dimension) than this runs in blocks.
+MAX_BLOCK = 2**30
 
-    Parameters
-    ----------
-    A, B : ndarray, 2-D
-        Of ``C``'s dtype, each with one unit stride (row- or column-major); op(A) is (m, k), op(B) is (k, n).
-    transpose_a, transpose_b : bool
-        Whether to transpose ``A`` and ``B``.
-    alpha, beta : float
-        The scalars; ``beta = 0`` ignores ``C``'s values (NaN included), as BLAS specifies.
-    C : ndarray of shape (m, n)
-        Row-major (C-contiguous rows), written in place.
+
+@jit(inline=True)
+def _gemm_32(A, transpose_a, B, transpose_b, alpha, beta, C):
+    """One BLAS call; every size and leading dimension fits in 32 bits, none is 0."""
+    m, n = C.shape
+    k = A.shape[0] if transpose_a else A.shape[1]
+    flag_a, lda = _operand(A, transpose_a)
+    flag_b, ldb = _operand(B, transpose_b)
+    ldc = max(C.strides[0] // C.itemsize, n, 1)
+    if C.itemsize == 4:
+        _sgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float32(alpha), A.ctypes.data,
+               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float32(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
+    else:
+        _dgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float64(alpha), A.ctypes.data,
+               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float64(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
+
+
+@jit(inline=True)
+def gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, block):
+    """:func:`gemm`, with C's rows and the inner dimension taken ``block`` at a time.
+
+    The later inner blocks accumulate into ``C``. ``block`` is :data:`MAX_BLOCK` in the kernels, smaller in the
+    tests.
     """
     m, n = C.shape
     k = A.shape[0] if transpose_a else A.shape[1]
@@ -149,12 +161,33 @@ def gemm(A, transpose_a, B, transpose_b, alpha, beta, C):
         else:
             C[:, :] *= beta
         return
-    flag_a, lda = _operand(A, transpose_a)
-    flag_b, ldb = _operand(B, transpose_b)
-    ldc = max(C.strides[0] // C.itemsize, n, 1)
-    if C.itemsize == 4:
-        _sgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float32(alpha), A.ctypes.data,
-               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float32(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
-    else:
-        _dgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float64(alpha), A.ctypes.data,
-               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float64(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
+    for row in range(0, m, block):
+        rows = min(block, m - row)
+        for inner in range(0, k, block):
+            depth = min(block, k - inner)
+            if transpose_a:
+                A_part = A[inner : inner + depth, row : row + rows]
+            else:
+                A_part = A[row : row + rows, inner : inner + depth]
+            B_part = B[:, inner : inner + depth] if transpose_b else B[inner : inner + depth, :]
+            _gemm_32(A_part, transpose_a, B_part, transpose_b, alpha, beta if inner == 0 else 1.0, C[row : row + rows])
+
+
+@jit(inline=True)
+def gemm(A, transpose_a, B, transpose_b, alpha, beta, C):
+    """``C <- alpha * op(A) @ op(B) + beta * C``, where op transposes when its flag is set. ``C`` is modified.
+
+    Parameters
+    ----------
+    A, B : ndarray, 2-D
+        Of ``C``'s dtype, each with one unit stride (row- or column-major); op(A) is (m, k), op(B) is (k, n).
+        ``n`` (a layer's width) and the operands' row strides must fit in 32 bits; ``m`` and ``k`` (a batch's
+        rows, in the forward and the weight-gradient products) may not, and are then taken in blocks.
+    transpose_a, transpose_b : bool
+        Whether to transpose ``A`` and ``B``.
+    alpha, beta : float
+        The scalars; ``beta = 0`` ignores ``C``'s values (NaN included), as BLAS specifies.
+    C : ndarray of shape (m, n)
+        Row-major (C-contiguous rows), written in place.
+    """
+    gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, MAX_BLOCK)

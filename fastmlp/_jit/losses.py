@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "55966e2bc53e9dcc38ba171f4bfffe39e5e1428812bc1581b0ea440571dc680a"
+_KERNEL_SALT = "7a920054604ac74877124143c698dd7373403b1a48567d4c3dc51af10cdbfbc8"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
