@@ -165,3 +165,26 @@ def test_kernels_cached_under_one_library_run_under_the_other(tmp_path, first):
     library_two, *values_two = two.stdout.split()
     assert (library_one, library_two) == (first, second)
     assert_allclose(np.array(values_two, float), np.array(values_one, float), rtol=1e-10)
+
+
+def _at_offset(a, offset):
+    """A copy of ``a`` whose data start ``offset`` bytes past a 64-byte boundary."""
+    buffer = np.empty(a.nbytes + 128, np.uint8)
+    start = (-buffer.ctypes.data) % 64 + offset
+    out = buffer[start : start + a.nbytes].view(a.dtype).reshape(a.shape)
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_results_do_not_depend_on_the_inputs_memory_alignment(dtype):
+    """Some BLAS builds take other code paths for unaligned data; a fit's bits must not follow them."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 70)).astype(dtype)
+    y = rng.integers(0, 4, 300)
+    results = []
+    for offset in (0, 4 if dtype == "float32" else 8, 16, 32):
+        model = fm.Model([70, 48, 24, 4], output="softmax", seed=0, dtype=dtype)
+        model.fit(_at_offset(X, offset), y, epochs=2, batch_size=64, shuffle=False)
+        results.append((model.params.tobytes(), model.predict(_at_offset(X, offset)).tobytes()))
+    assert all(result == results[0] for result in results[1:])
