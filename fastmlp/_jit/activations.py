@@ -8,7 +8,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "7a920054604ac74877124143c698dd7373403b1a48567d4c3dc51af10cdbfbc8"
+_KERNEL_SALT = "fafa866e21008a4cddb7d23229aaa94171ca34430f7e381ab9b775870fec62de"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1

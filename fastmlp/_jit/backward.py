@@ -16,7 +16,7 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "7a920054604ac74877124143c698dd7373403b1a48567d4c3dc51af10cdbfbc8"
+_KERNEL_SALT = "fafa866e21008a4cddb7d23229aaa94171ca34430f7e381ab9b775870fec62de"
 
 
 @jit
