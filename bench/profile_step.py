@@ -26,6 +26,7 @@ from fastmlp._jit import forward as _fwd
 from fastmlp._jit import losses as _loss
 from fastmlp._jit import optimizers as _opt
 from fastmlp._jit import train as _train
+from fastmlp._jit.blas import gemm
 from fastmlp._jit.layout import bias_view, layer_view, weight_view
 
 
@@ -42,7 +43,7 @@ def _forward_products(reps, X, params, sizes, woff, aoff, zs):
         A_prev = X
         for k in range(sizes.shape[0] - 1):
             Z = layer_view(zs, sizes, aoff, m, k)
-            np.dot(A_prev, weight_view(params, sizes, woff, k), Z)
+            gemm(A_prev, False, weight_view(params, sizes, woff, k), False, 1.0, 0.0, Z)
             A_prev = Z
 
 
@@ -72,7 +73,7 @@ def _backward_products(reps, X, params, sizes, woff, aoff, acts, dlts, grads, wt
         for k in range(last, -1, -1):
             delta = layer_view(dlts, sizes, aoff, m, k)
             A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
-            np.dot(A_prev.T, delta, weight_view(grads, sizes, woff, k))
+            gemm(A_prev, True, delta, False, 1.0, 0.0, weight_view(grads, sizes, woff, k))
             if k > 0:
                 E = layer_view(dlts, sizes, aoff, m, k - 1)
                 _bwd.delta_times_weights_t(delta, weight_view(params, sizes, woff, k), wt, E)

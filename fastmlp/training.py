@@ -207,7 +207,7 @@ def total_squares(Y, w):
     deviations = Y.astype(np.float64)  # float32 squares of large targets would overflow
     w = w.astype(np.float64)
     # einsum, not w @ deviations: a matrix product would wake NumPy's BLAS threads, which then spin for a while on a
-    # core that the kernels' own BLAS (SciPy's) needs.
+    # core that the kernels' own BLAS needs.
     deviations -= np.einsum("i,ij->j", w, deviations) / w.sum()
     deviations *= deviations
     return np.einsum("i,ij->j", w, deviations)
