@@ -8,7 +8,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "fafa866e21008a4cddb7d23229aaa94171ca34430f7e381ab9b775870fec62de"
+_KERNEL_SALT = "33efa987560da07019e2ede8fa7c1155e95fe87cf771a1766e3eaf056ab85f46"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1
