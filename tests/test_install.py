@@ -5,7 +5,7 @@ These tests build a wheel of this checkout and install it, with its declared dep
 
 - in the fresh venv as it is: an undeclared dependency makes the demo fail;
 - with the installed files made read-only (``chmod -R a-w``) and run by an unprivileged user whose home is not
-  writable. Numba's ``cache=True`` raises at import in that case (../shared/RELIABILITY.md §2.1): fastmlp must
+  writable. Numba's ``cache=True`` raises at import in that case (see ``fastmlp/_jit/_config.py``): fastmlp must
   compile in memory and warn once. With a private ``NUMBA_CACHE_DIR`` it must cache there, with no warning, and a
   second run must load every kernel from that cache. Root ignores file permissions, so when the tests run as
   root they create a throwaway system user and run the demo through ``runuser``.
