@@ -16,7 +16,7 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "33efa987560da07019e2ede8fa7c1155e95fe87cf771a1766e3eaf056ab85f46"
+_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
 
 
 @jit

@@ -29,7 +29,7 @@ from numba import types
 
 from ._config import jit
 
-_KERNEL_SALT = "33efa987560da07019e2ede8fa7c1155e95fe87cf771a1766e3eaf056ab85f46"
+_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
 
 CHOICES = ("auto", "openblas", "mkl")
 
@@ -94,8 +94,9 @@ def _choose(choice):
     return _load_openblas()
 
 
-_functions, INFO = _choose(os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto")
-INFO["requested"] = os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto"
+_REQUESTED = os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto"
+_functions, INFO = _choose(_REQUESTED)
+INFO["requested"] = _REQUESTED
 for _name, _function in zip(("fastmlp_sgemm", "fastmlp_dgemm"), _functions, strict=True):
     _llvm.add_symbol(_name, ctypes.cast(_function, ctypes.c_void_p).value)
 _functions = None  # the symbols hold the addresses; the libraries stay loaded for the life of the process

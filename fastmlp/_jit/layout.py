@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "33efa987560da07019e2ede8fa7c1155e95fe87cf771a1766e3eaf056ab85f46"
+_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "33efa987560da07019e2ede8fa7c1155e95fe87cf771a1766e3eaf056ab85f46"
+_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
