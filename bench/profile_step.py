@@ -93,7 +93,7 @@ def _derivatives(reps, sizes, aoff, codes, zs, acts, dlts, m):
 def _bias_gradients(reps, sizes, boff, aoff, dlts, grads, m):
     for _ in range(reps):
         for k in range(sizes.shape[0] - 1):
-            _bwd.sum_rows(layer_view(dlts, sizes, aoff, m, k), bias_view(grads, sizes, boff, k))
+            _bwd.sum_rows(layer_view(dlts, sizes, aoff, m, k), bias_view(grads, sizes, boff, k), 0.0)
 
 
 @njit
@@ -141,31 +141,32 @@ def _median_us(fn, reps, rounds):
     return statistics.median(times)
 
 
-def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7):
+def profile(sizes=(16, 32, 32, 1), batch=32, rows=4096, rounds=7, dtype="float32"):
     """Median microseconds of each component of one step and, last, of a whole step: a list of (name, us)."""
     sizes = tuple(int(s) for s in sizes)
+    dtype = np.dtype(dtype).type
     output = "identity" if sizes[-1] == 1 else "softmax"
-    model = fm.Model(list(sizes), hidden="relu", output=output, dtype="float32", seed=0)
+    model = fm.Model(list(sizes), hidden="relu", output=output, dtype=dtype.__name__, seed=0)
     engine = Engine(model.sizes, model.hidden, model.output, model.bias)
     lsizes, woff, boff, aoff, codes = engine.net
     params = model.params
     rng = np.random.default_rng(0)
-    X = rng.standard_normal((rows, sizes[0])).astype(np.float32)
+    X = rng.standard_normal((rows, sizes[0])).astype(dtype)
     if output == "softmax":
-        Y = np.eye(sizes[-1], dtype=np.float32)[rng.integers(0, sizes[-1], rows)]
+        Y = np.eye(sizes[-1], dtype=dtype)[rng.integers(0, sizes[-1], rows)]
     else:
-        Y = rng.standard_normal((rows, 1)).astype(np.float32)
-    w = np.ones(rows, np.float32)
+        Y = rng.standard_normal((rows, 1)).astype(dtype)
+    w = np.ones(rows, dtype)
     m = batch
     # The flag reaches the jitted helpers as an argument: a True written inside them would be typed as a literal and
     # compile a second version of every kernel it is passed to.
     use_bias = model.bias
     xb, yb, wb = X[:m].copy(), Y[:m].copy(), w[:m].copy()
-    zs = np.zeros(m * int(aoff[-1]), np.float32)
+    zs = np.zeros(m * int(aoff[-1]), dtype)
     acts, dlts, grads = zs.copy(), zs.copy(), np.zeros_like(params)
-    wt = np.zeros(_bwd.SMALL_LAYER_WEIGHTS, np.float32)
+    wt = np.zeros(_bwd.SMALL_LAYER_WEIGHTS, dtype)
     hyper = np.zeros(_opt.N_HYPER)
-    state, step = np.zeros(1, np.float32), np.zeros(1, np.int64)
+    state, step = np.zeros(1, dtype), np.zeros(1, np.int64)
     loss_code = engine.loss_code
     metric_code = engine.metric_code
     acc = np.zeros(sizes[-1])
@@ -220,10 +221,11 @@ def main(argv=None):
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--rows", type=int, default=4096, help="rows of the epoch timed on the last line")
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split("-")]
-    results = profile(sizes, args.batch, args.rows, args.rounds)
-    print(f"one training step, {args.sizes}, batch {args.batch}, float32 (medians of {args.rounds} rounds):")
+    results = profile(sizes, args.batch, args.rows, args.rounds, args.dtype)
+    print(f"one training step, {args.sizes}, batch {args.batch}, {args.dtype} (medians of {args.rounds} rounds):")
     for name, micros in results:
         print(f"  {name:48s} {micros:10.3f} us")
     step = results[-1][1]

@@ -16,20 +16,21 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
+_KERNEL_SALT = "2f951ca3c9fe26c66ae80b9e39c67f78cd3a4acaf0e55b26a2f9e5b80108a4e4"
 
 
 @jit
-def sum_rows(D, out):
-    """Write the column sums of ``D`` into ``out``. ``out`` is modified in place.
+def sum_rows(D, out, beta):
+    """Write ``beta * out`` plus the column sums of ``D`` into ``out``; ``beta`` is 0 (overwrite) or 1 (add).
 
-    Narrow ``D`` (fewer than NARROW_WIDTH columns) is summed in float64, wide ``D`` in its own dtype, four rows at a
-    time.
+    ``out`` is modified in place; with ``beta = 0`` its old values are not read. Narrow ``D`` (fewer than
+    NARROW_WIDTH columns) is summed in float64, wide ``D`` in its own dtype, four rows at a time.
     """
     m, n = D.shape
     if n >= NARROW_WIDTH:
-        for j in range(n):
-            out[j] = 0.0
+        if beta == 0.0:
+            for j in range(n):
+                out[j] = 0.0
         # Four rows per pass over out: a quarter of the loads and stores of out (which the compiler cannot keep in
         # registers, as it might alias D), 2x faster at 32 x 32, and pairwise sums round less.
         i = 0
@@ -46,7 +47,7 @@ def sum_rows(D, out):
             total = 0.0
             for i in range(m):
                 total += D[i, j]
-            out[j] = total
+            out[j] = total if beta == 0.0 else out[j] + total
 
 
 @jit
@@ -121,6 +122,35 @@ def delta_times_weights_t(delta, W, wt, E):
         gemm(delta, False, W, True, 1.0, 0.0, E)
 
 
+@jit(inline=True)
+def backward_sum(X, Y, w, scale, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt, beta):
+    """The body of :func:`backward`, with the loss's weight scale given: return ``sum_i w_i loss_i``.
+
+    ``grads`` becomes ``beta * grads`` plus the gradient of ``scale * sum_i w_i loss_i`` (``beta`` 0 or 1). A batch
+    taken in blocks of rows gives each block the whole batch's ``scale = 1 / sum(w)``, and every block after the
+    first ``beta = 1``, so that the blocks' gradients add up to the batch's.
+    """
+    sizes, woff, boff, aoff, codes = net
+    m = X.shape[0]
+    last = sizes.shape[0] - 2
+    Z_out = layer_view(zs, sizes, aoff, m, last)
+    A_out = layer_view(acts, sizes, aoff, m, last)
+    output_delta(A_out, Y, w, scale, layer_view(dlts, sizes, aoff, m, last))
+    for k in range(last, -1, -1):
+        delta = layer_view(dlts, sizes, aoff, m, k)
+        A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
+        gemm(A_prev, True, delta, False, 1.0, beta, weight_view(grads, sizes, woff, k))
+        if use_bias:
+            sum_rows(delta, bias_view(grads, sizes, boff, k), beta)
+        if k > 0:
+            E_prev = layer_view(dlts, sizes, aoff, m, k - 1)
+            delta_times_weights_t(delta, weight_view(params, sizes, woff, k), wt, E_prev)
+            multiply_by_derivative(
+                codes[k - 1], layer_view(zs, sizes, aoff, m, k - 1), layer_view(acts, sizes, aoff, m, k - 1), E_prev
+            )
+    return loss_sum(loss_code, Z_out, A_out, Y, w)
+
+
 @jit
 def backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt):
     """Backpropagate a batch whose forward pass is in ``zs`` and ``acts``; return the batch's loss J.
@@ -153,23 +183,5 @@ def backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, w
     float
         The loss J over the batch, at the parameters used by the forward pass.
     """
-    sizes, woff, boff, aoff, codes = net
-    m = X.shape[0]
-    last = sizes.shape[0] - 2
     w_sum = weight_sum(w)
-    Z_out = layer_view(zs, sizes, aoff, m, last)
-    A_out = layer_view(acts, sizes, aoff, m, last)
-    output_delta(A_out, Y, w, 1.0 / w_sum, layer_view(dlts, sizes, aoff, m, last))
-    for k in range(last, -1, -1):
-        delta = layer_view(dlts, sizes, aoff, m, k)
-        A_prev = X if k == 0 else layer_view(acts, sizes, aoff, m, k - 1)
-        gemm(A_prev, True, delta, False, 1.0, 0.0, weight_view(grads, sizes, woff, k))
-        if use_bias:
-            sum_rows(delta, bias_view(grads, sizes, boff, k))
-        if k > 0:
-            E_prev = layer_view(dlts, sizes, aoff, m, k - 1)
-            delta_times_weights_t(delta, weight_view(params, sizes, woff, k), wt, E_prev)
-            multiply_by_derivative(
-                codes[k - 1], layer_view(zs, sizes, aoff, m, k - 1), layer_view(acts, sizes, aoff, m, k - 1), E_prev
-            )
-    return loss_sum(loss_code, Z_out, A_out, Y, w) / w_sum
+    return backward_sum(X, Y, w, 1.0 / w_sum, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt, 0.0) / w_sum

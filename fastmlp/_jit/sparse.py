@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
+_KERNEL_SALT = "2f951ca3c9fe26c66ae80b9e39c67f78cd3a4acaf0e55b26a2f9e5b80108a4e4"
 
 
 @jit(inline=True)
@@ -132,7 +132,7 @@ def sparse_backward(csr, rows, Y, w, params, net, subnet, loss_code, use_bias, z
         loss = loss_sum(loss_code, Z_out, A_out, Y, w) / w_sum
     add_sparse_t_times_dense(data, indices, indptr, rows, delta0, weight_view(grads, sizes, woff, 0))
     if use_bias:
-        sum_rows(delta0, bias_view(grads, sizes, boff, 0))
+        sum_rows(delta0, bias_view(grads, sizes, boff, 0), 0.0)
     return loss
 
 

@@ -3,13 +3,13 @@
 import math
 
 from ._config import jit
-from .backward import backward, weight_square_sum
+from .backward import backward_sum, weight_square_sum
 from .forward import forward
 from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "3dfd53131e9ba1d743ae6c1512485bdd1e2d8f24d976c9bb86f9bfb2ff42754e"
+_KERNEL_SALT = "2f951ca3c9fe26c66ae80b9e39c67f78cd3a4acaf0e55b26a2f9e5b80108a4e4"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -111,12 +111,48 @@ def accumulate_norms(grads, params, sizes, woff, penalty, norms_acc):
         norms_acc[k] += math.sqrt(squares)
 
 
+# A large batch runs forward and backward in blocks of rows whose Z, A and delta fit in a core's L2 cache together
+# (1 MiB of this machine's 2 MiB), the blocks' gradients added up. Forward plus backward of one 10,000-row batch of
+# 4-32-16-4 (tanh): float32 1.47-1.62 ms -> 1.00-1.10 ms in blocks of 1,680 rows, float64 3.3-4.4 ms -> 1.9-2.0 ms;
+# 16-128-128-1 at 8,192 rows 12.3-16.2 ms -> 10.7-12.6 ms; 784-256-128-10 at 2,048 rows 17.4-20.7 ms ->
+# 16.7-19.6 ms. Blocks from 480 to 1,680 rows timed alike, 3,200 rows slower. Blocks keep at least MIN_TILE_ROWS
+# rows, so that wide layers' products stay large.
+TILE_BYTES = 2**20
+MIN_TILE_ROWS = 512
+
+
 @jit(inline=True)
-def finish_step(
-    loss, batch_weight, A_out, Yb, w_batch, net, opt_code, hyper, vectors, step, metric_code, record_norms, metric_acc,
-    norms_acc,
-):  # fmt: skip
-    """The end of one training step after its backward pass: the metric, the norms and the optimizer step.
+def tile_rows(sizes, aoff, itemsize):
+    """Rows per block of a large batch: as many as keep the block's Z, A and delta within TILE_BYTES."""
+    return max(MIN_TILE_ROWS, TILE_BYTES // (3 * itemsize * aoff[sizes.shape[0] - 1]))
+
+
+@jit(inline=True)
+def batch_gradient(Xb, Yb, w_batch, scale, params, net, loss_code, use_bias, workspace, grads, metric_code, metric_acc):
+    """Forward and backward of a batch, in blocks of :func:`tile_rows` rows; return ``sum_i w_i loss_i``.
+
+    ``grads`` is overwritten with the gradient of ``scale * sum_i w_i loss_i``; each block's outputs are added to
+    the training metric ``metric_acc`` (see :func:`accumulate_metric`).
+    """
+    sizes, _, _, aoff, _ = net
+    zs, acts, dlts, wt = workspace
+    m = Xb.shape[0]
+    last = sizes.shape[0] - 2
+    tile = tile_rows(sizes, aoff, params.itemsize)
+    total = 0.0
+    for lo in range(0, m, tile):
+        hi = min(lo + tile, m)
+        X_t, Y_t, w_t = Xb[lo:hi], Yb[lo:hi], w_batch[lo:hi]
+        forward(X_t, params, net, use_bias, zs, acts)
+        beta = 0.0 if lo == 0 else 1.0
+        total += backward_sum(X_t, Y_t, w_t, scale, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt, beta)
+        accumulate_metric(metric_code, layer_view(acts, sizes, aoff, hi - lo, last), Y_t, w_t, metric_acc)
+    return total
+
+
+@jit(inline=True)
+def penalty_and_step(loss, batch_weight, net, opt_code, hyper, vectors, step, record_norms, norms_acc):
+    """The end of one training step once its gradient is in ``vectors[1]``: the norms and the optimizer step.
 
     Returns the batch's part of the epoch's loss total: ``loss * batch_weight`` plus the L2 penalty
     ``alpha / 2 * sum ||W||^2`` at the parameters the batch was measured with (``hyper[HYPER_ALPHA]``).
@@ -130,11 +166,20 @@ def finish_step(
         # The penalty's gradient is added inside the optimizer step, as it reads each gradient.
         part += 0.5 * alpha * weight_square_sum(params, sizes, woff)
         penalty = alpha / batch_weight
-    accumulate_metric(metric_code, A_out, Yb, w_batch, metric_acc)
     if record_norms:
         accumulate_norms(grads, params, sizes, woff, penalty, norms_acc)
     optimizer_step(opt_code, hyper, sizes, woff, grads, params, state1, state2, step, penalty)
     return part
+
+
+@jit(inline=True)
+def finish_step(
+    loss, batch_weight, A_out, Yb, w_batch, net, opt_code, hyper, vectors, step, metric_code, record_norms, metric_acc,
+    norms_acc,
+):  # fmt: skip
+    """The end of one training step after its backward pass: the metric, then :func:`penalty_and_step`."""
+    accumulate_metric(metric_code, A_out, Yb, w_batch, metric_acc)
+    return penalty_and_step(loss, batch_weight, net, opt_code, hyper, vectors, step, record_norms, norms_acc)
 
 
 @jit
@@ -195,14 +240,12 @@ def train_epoch(
     Unchecked preconditions: every index in ``order`` is a valid row; weights are >= 0; workspaces are large
     enough. A batch whose weights are all 0 contributes nothing and makes no step.
     """
-    sizes, woff, _, aoff, _ = net
-    params, grads, state1, state2 = vectors
-    zs, acts, dlts, wt = workspace
+    sizes = net[0]
+    params, grads = vectors[0], vectors[1]
     xb, yb, wb = batch
     n = order.shape[0]
     n_in = sizes[0]
     n_out = sizes[sizes.shape[0] - 1]
-    last = sizes.shape[0] - 2
     total = 0.0
     total_weight = 0.0
     for start in range(0, n, batch_size):
@@ -223,11 +266,94 @@ def train_epoch(
         batch_weight = weight_sum(w_batch)
         if batch_weight <= 0.0:
             continue
-        forward(Xb, params, net, use_bias, zs, acts)
-        loss = backward(Xb, Yb, w_batch, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt)
-        total += finish_step(
-            loss, batch_weight, layer_view(acts, sizes, aoff, m, last), Yb, w_batch, net, opt_code, hyper, vectors,
-            step, metric_code, record_norms, metric_acc, norms_acc,
-        )  # fmt: skip
+        loss = batch_gradient(Xb, Yb, w_batch, 1.0 / batch_weight, params, net, loss_code, use_bias, workspace, grads,
+                              metric_code, metric_acc) / batch_weight  # fmt: skip
+        total += penalty_and_step(loss, batch_weight, net, opt_code, hyper, vectors, step, record_norms, norms_acc)
         total_weight += batch_weight
     return total / total_weight if total_weight > 0.0 else 0.0
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# One batch split into row chunks, one chunk per thread (fastmlp._engine runs them). Each chunk's gradient goes to
+# its own buffer; the buffers are added in a fixed order, so a fixed thread count gives the same bits every run.
+
+
+@jit
+def rows_weight(w, rows):
+    """Return ``sum(w[rows])`` in float64, in the order :func:`fastmlp._jit.losses.weight_sum` adds."""
+    s0 = s1 = s2 = s3 = 0.0
+    m = rows.shape[0]
+    i = 0
+    while i + 4 <= m:
+        s0 += w[rows[i]]
+        s1 += w[rows[i + 1]]
+        s2 += w[rows[i + 2]]
+        s3 += w[rows[i + 3]]
+        i += 4
+    while i < m:
+        s0 += w[rows[i]]
+        i += 1
+    return (s0 + s1) + (s2 + s3)
+
+
+@jit
+def chunk_gradient(
+    X, Y, w, rows, scale, net, loss_code, use_bias, params, grads, workspace, batch, metric_code, metric_acc
+):  # fmt: skip
+    """Forward and backward of the rows ``rows`` of a batch; write ``scale * d(sum_i w_i loss_i)/dparams``.
+
+    Parameters
+    ----------
+    X, Y, w
+        The whole data set, as for :func:`train_epoch`.
+    rows : ndarray of int64
+        The chunk's rows (gathered into ``batch`` unless they are consecutive).
+    scale : float
+        ``1 / sum(w)`` over the whole batch the chunk belongs to.
+    net, loss_code, use_bias, params
+        As for :func:`fastmlp._jit.backward.backward`.
+    grads : ndarray of shape (n_params,)
+        The chunk's gradient. Modified in place (overwritten).
+    workspace, batch
+        As for :func:`train_epoch`, for at least ``len(rows)`` rows: each chunk has its own.
+    metric_code, metric_acc
+        As for :func:`accumulate_metric`; ``metric_acc`` is added to.
+
+    Returns
+    -------
+    float
+        ``sum_i w_i loss_i`` over the chunk.
+    """
+    sizes, _, _, aoff, _ = net
+    zs, acts, dlts, wt = workspace
+    xb, yb, wb = batch
+    m = rows.shape[0]
+    if is_run(rows):
+        first = rows[0]
+        Xb = X[first : first + m]
+        Yb = Y[first : first + m]
+        w_chunk = w[first : first + m]
+    else:
+        Xb = matrix_view(xb, 0, m, sizes[0])
+        Yb = matrix_view(yb, 0, m, sizes[sizes.shape[0] - 1])
+        w_chunk = wb[:m]
+        gather_rows(X, rows, Xb)
+        gather_targets(Y, w, rows, Yb, w_chunk)
+    return batch_gradient(Xb, Yb, w_chunk, scale, params, net, loss_code, use_bias, workspace, grads, metric_code,
+                          metric_acc)  # fmt: skip
+
+
+@jit
+def add_parts(grads, parts):
+    """Add the rows of ``parts`` into ``grads``, first row first. ``grads`` is modified in place."""
+    for t in range(parts.shape[0]):
+        part = parts[t]
+        for i in range(grads.shape[0]):
+            grads[i] += part[i]
+
+
+@jit
+def chunked_step(loss, batch_weight, parts, net, opt_code, hyper, vectors, step, record_norms, norms_acc):
+    """Add the other chunks' gradients ``parts`` into ``vectors[1]``, then :func:`penalty_and_step`."""
+    add_parts(vectors[1], parts)
+    return penalty_and_step(loss, batch_weight, net, opt_code, hyper, vectors, step, record_norms, norms_acc)
