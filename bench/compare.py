@@ -1,14 +1,14 @@
 """fastmlp side by side with PyTorch, JAX, scikit-learn and plain NumPy on the benchmark workloads, and the BLAS floor.
 
 Every (implementation, workload, thread count, round) runs in its own subprocess, with the thread count pinned
-through the environment before anything is imported (OMP/OpenBLAS/MKL/Numba variables, ``torch.set_num_threads``,
-XLA flags for JAX) and through the CPU affinity (the first N CPUs; JAX sizes its pool by the CPUs it may use and
-ignores the variables), and reports JSON. The implementations of a workload take turns, round after round
-(fastmlp, PyTorch, ..., fastmlp, PyTorch, ...), so that a slow stretch of a shared machine hits them all; within a
-process each hidden activation of the workload is timed in turn (the order rotating from round to round). A
-round's figure is the median of its repetitions after a warm-up (JIT compilation, tracing), so no compile time is
-counted except in C1's empty-cache variant, which is what it measures. The table shows the median over the rounds,
-and each speed-up is the median of the per-round ratios with their range (min-max)::
+through the environment before anything is imported (OMP/OpenBLAS/MKL/Numba/fastmlp variables,
+``torch.set_num_threads``, XLA flags for JAX) and through the CPU affinity (the first N CPUs; JAX sizes its pool by
+the CPUs it may use and ignores the variables), and reports JSON. The implementations of a workload take turns,
+round after round (fastmlp, PyTorch, ..., fastmlp, PyTorch, ...), so that a slow stretch of a shared machine hits
+them all; within a process each hidden activation of the workload is timed in turn (the order rotating from round to
+round). A round's figure is the median of its repetitions after a warm-up (JIT compilation, tracing), so no compile
+time is counted except in C1's empty-cache variant, which is what it measures. The table shows the median over the
+rounds, and each speed-up is the median of the per-round ratios with their range (min-max)::
 
     python -m bench.compare                                  # everything, 1 and 2 threads (~20-25 min on 2 cores)
     python -m bench.compare --threads 1 --workloads W1 P1    # a subset
@@ -72,7 +72,7 @@ LABELS = {
     "numpy": "NumPy",
 }
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-               "FASTMLP_BENCH_THREADS", "VECLIB_MAXIMUM_THREADS")  # fmt: skip
+               "FASTMLP_NUM_THREADS", "FASTMLP_BENCH_THREADS", "VECLIB_MAXIMUM_THREADS")  # fmt: skip
 RESULT_TAG = "COMPARE_RESULT "
 P2_FLOOR_ROWS = 4096  # fastmlp.model.DEFAULT_CHUNK_ROWS: the rows of each GEMM of a chunked predict
 LR = SGD_LR

@@ -10,6 +10,10 @@ the right shapes, and inputs are finite. Checking them is the job of :mod:`fastm
 public API.
 """
 
+import contextlib
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import numpy as np
@@ -32,6 +36,71 @@ PREDICTED = _forward.PREDICTED
 
 INPUT_NOT_FINITE = _forward.INPUT_NOT_FINITE
 """What :meth:`Engine.predict_into` returns when it was asked to check the input and found NaN or infinity."""
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# Row chunks on several threads (see fastmlp.threads for the rule and its measurements). A batch of at least
+# MIN_CHUNK_ROWS rows per thread, in a network no wider than MAX_CHUNK_WIDTH, is split into one contiguous chunk
+# per thread; each runs forward and backward into its own gradient buffer (the kernels release the GIL), and the
+# buffers are added in chunk order, so a fixed thread count gives the same bits every run. A chunked batch costs
+# about 40 us more than a serial one here (handing a chunk to a thread and back), hence the row minimum.
+MIN_CHUNK_ROWS = 1024
+MAX_CHUNK_WIDTH = 256
+
+
+def _read_threads():
+    value = os.environ.get("FASTMLP_NUM_THREADS", "1").strip() or "1"
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"environment variable FASTMLP_NUM_THREADS must be an integer >= 1, got {value!r}.")
+    return int(value)
+
+
+_chunk_threads = _read_threads()
+_pool = None
+_pool_key = None
+_pool_lock = threading.Lock()
+
+
+def chunk_threads():
+    """The number of threads that run a large batch's row chunks (1: every batch in the calling thread)."""
+    return _chunk_threads
+
+
+def set_chunk_threads(n):
+    """Set :func:`chunk_threads` to ``n`` (an int >= 1, validated by the caller); return the previous count."""
+    global _chunk_threads
+    before, _chunk_threads = _chunk_threads, int(n)
+    return before
+
+
+def _chunk_pool(workers):
+    """The process's pool of ``workers`` chunk threads (besides the caller's), made on first use."""
+    global _pool, _pool_key
+    key = (workers, os.getpid())
+    with _pool_lock:
+        if _pool_key != key:
+            # A pool made before a fork has no threads in the child, and would wait for ever: never reuse one.
+            if _pool is not None and _pool_key[1] == key[1]:
+                _pool.shutdown(wait=False)
+            _pool = ThreadPoolExecutor(workers, "fastmlp-chunk", initializer=_blas.serial_in_this_thread)
+            _pool_key = key
+        return _pool
+
+
+def _chunks(m, threads):
+    """Bounds of the contiguous chunks of ``m`` rows for up to ``threads`` threads: ``m * t // threads``."""
+    used = max(1, min(threads, m))
+    return [m * t // used for t in range(used + 1)]
+
+
+def _run_chunks(job, n_chunks):
+    """Run ``job(t)`` for every chunk, chunk 0 in this thread; return the results in chunk order."""
+    futures = [_chunk_pool(n_chunks - 1).submit(job, t) for t in range(1, n_chunks)] if n_chunks > 1 else []
+    try:
+        first = job(0)
+    finally:
+        rest = [future.result() for future in futures]  # the workers write our buffers: always wait for them
+    return [first, *rest]
 
 
 def blas_info():
@@ -150,6 +219,13 @@ class Engine:
         else:
             self.subnet = self.net  # not read by the kernels, which need a tuple of this type all the same
 
+    def _threads_for(self, rows):
+        """How many row chunks a batch of ``rows`` rows is split into (1: not split)."""
+        threads = _chunk_threads
+        if threads > 1 and rows >= threads * MIN_CHUNK_ROWS and int(self.layout.sizes.max()) <= MAX_CHUNK_WIDTH:
+            return threads
+        return 1
+
     # ----------------------------------------------------------------------------------------------------------
     # Buffers
     def workspace(self, rows, dtype, *, backward=True):
@@ -211,6 +287,66 @@ class Engine:
             X, Y, w, params, self.net, self.loss_code, self.bias, ws.zs, ws.acts, ws.dlts, grads, ws.wt
         )
         return self._with_penalty(loss, params, w, alpha, grads)
+
+    def chunked_loss_and_gradient(self, params, X, Y, w, alpha, ws, grads):
+        """As :meth:`loss_and_gradient`, faster for many rows: in blocks of rows, and in row chunks on threads.
+
+        What ``ws`` holds afterwards is not defined (the blocks reuse it). The rows run in blocks of
+        ``fastmlp._jit.train.tile_rows`` rows and, with more than one thread set (:func:`chunk_threads`) and a
+        network narrow enough, as one chunk per thread.
+        """
+        threads = self._threads_for(X.shape[0])
+        if threads == 1 and X.shape[0] <= 2 * _train.MIN_TILE_ROWS:  # one block: the plain call costs less Python
+            return self.loss_and_gradient(params, X, Y, w, alpha, ws, grads)
+        rows = np.arange(X.shape[0], dtype=np.int64)
+        weight = float(_train.rows_weight(w, rows))
+        parts, wts = self._chunk_buffers(threads, grads, ws.wt)
+        unused_metric = np.zeros(int(self.layout.sizes[-1]))
+        with _blas.serial_section() if threads > 1 else contextlib.nullcontext():
+            total, used = self._chunked_gradient(X, Y, w, rows, 1.0 / weight, params, grads, ws, None, (parts, wts),
+                                                 (self.metric_code, unused_metric))  # fmt: skip
+        _train.add_parts(grads, parts[: used - 1])
+        return self._with_penalty(total / weight, params, w, alpha, grads)
+
+    def _chunk_buffers(self, threads, grads, wt):
+        """The extra buffers of :meth:`_chunked_gradient`: a gradient and a transposed-weight scratch per chunk."""
+        return np.empty((threads - 1, grads.shape[0]), dtype=grads.dtype), [wt] + [
+            np.empty_like(wt) for _ in range(threads - 1)
+        ]
+
+    def _chunked_gradient(self, X, Y, w, rows, scale, params, grads, ws, batch, buffers, metric):
+        """Write ``scale * d(sum_i w_i loss_i)/dparams`` over ``rows``, one row chunk per thread; return the sum.
+
+        Chunk 0's gradient goes to ``grads`` and chunk t's to ``parts[t - 1]``, where ``(parts, wts) = buffers``
+        (from :meth:`_chunk_buffers`); the caller adds them. Returns ``(sum_i w_i loss_i, chunks used)``. ``ws``
+        (and ``batch``, when the rows are to be gathered) hold at least ``len(rows)`` rows, shared out between the
+        chunks. ``metric`` is ``(code, accumulator)``, added to. Call it inside ``_blas.serial_section()``.
+        """
+        parts, wts = buffers
+        bounds = _chunks(rows.shape[0], len(wts))
+        n_chunks = len(bounds) - 1
+        width = self.layout.width_sum
+        n_in, n_out = int(self.layout.sizes[0]), int(self.layout.sizes[-1])
+        metric_code, metric_acc = metric
+        metric_parts = np.zeros((n_chunks, metric_acc.shape[0]))
+        xb, yb, wb = batch if batch is not None else (ws.zs[:0],) * 3  # consecutive rows are read in place
+
+        def job(t):
+            lo, hi = bounds[t], bounds[t + 1]
+            workspace = (ws.zs[lo * width : hi * width], ws.acts[lo * width : hi * width],
+                         ws.dlts[lo * width : hi * width], wts[t])  # fmt: skip
+            chunk_batch = (xb[lo * n_in : hi * n_in], yb[lo * n_out : hi * n_out], wb[lo:hi])
+            return _train.chunk_gradient(
+                X, Y, w, rows[lo:hi], scale, self.net, self.loss_code, self.bias, params,
+                grads if t == 0 else parts[t - 1], workspace, chunk_batch, metric_code, metric_parts[t],
+            )  # fmt: skip
+
+        total = 0.0
+        for part in _run_chunks(job, n_chunks):
+            total += part
+        for t in range(n_chunks):
+            metric_acc += metric_parts[t]
+        return total, n_chunks
 
     def _with_penalty(self, loss, params, w, alpha, grads):
         """``loss`` plus the L2 penalty, whose gradient is added to ``grads`` (nothing when ``alpha`` is 0)."""
@@ -284,8 +420,33 @@ class Engine:
                 vectors, step, tuple(ws), batch, self.metric_code, norms, (metric_acc, norms_acc),
             )  # fmt: skip
             return float(loss)
+        threads = self._threads_for(batch_size)
+        if threads > 1:
+            return self._chunked_epoch(threads, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch,
+                                       accumulators, norms)  # fmt: skip
         loss = _train.train_epoch(
             X, Y, w, order, batch_size, self.net, self.loss_code, self.bias, code, hyper, vectors, step, tuple(ws),
             batch, self.metric_code, norms, metric_acc, norms_acc,
         )  # fmt: skip
         return float(loss)
+
+    def _chunked_epoch(self, threads, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators,
+                       norms):  # fmt: skip
+        """:meth:`train_epoch` with each batch's rows split into one chunk per thread (the same steps)."""
+        code, hyper = optimizer
+        metric_acc, norms_acc = accumulators
+        params, grads = vectors[0], vectors[1]
+        total = total_weight = 0.0
+        buffers = self._chunk_buffers(threads, grads, ws.wt)
+        with _blas.serial_section():
+            for start in range(0, order.shape[0], batch_size):
+                rows = order[start : start + batch_size]
+                batch_weight = float(_train.rows_weight(w, rows))
+                if batch_weight <= 0.0:
+                    continue
+                loss, used = self._chunked_gradient(X, Y, w, rows, 1.0 / batch_weight, params, grads, ws, batch,
+                                                    buffers, (self.metric_code, metric_acc))  # fmt: skip
+                total += _train.chunked_step(loss / batch_weight, batch_weight, buffers[0][: used - 1], self.net, code,
+                                             hyper, vectors, step, norms, norms_acc)  # fmt: skip
+                total_weight += batch_weight
+        return total / total_weight if total_weight > 0.0 else 0.0

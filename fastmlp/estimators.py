@@ -328,7 +328,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             if sparse:
                 loss = engine.sparse_loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
             else:
-                loss = engine.loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
+                loss = engine.chunked_loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
             return loss, grads.astype(np.float64)  # scipy keeps the returned gradient: hand it a fresh array
 
         result = scipy.optimize.minimize(
