@@ -215,8 +215,11 @@ def total_squares(Y, w):
 
 def r2_from_squares(sse, sst):
     """R^2 averaged over outputs; an output with constant targets scores 1 if predicted exactly, else 0."""
-    scores = np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), np.where(sse == 0, 1.0, 0.0))
-    return float(np.mean(scores))
+    # A loop over the few outputs: NumPy's where and mean took 8 us of every epoch's Python (a fifth of a small fit's).
+    total = 0.0
+    for error, spread in zip(sse.tolist(), sst.tolist(), strict=True):
+        total += 1.0 - error / spread if spread > 0 else float(error == 0)
+    return total / len(sse)
 
 
 def metric_value(code, A, Y, w):
@@ -273,13 +276,16 @@ class Progress:
 # The loop
 
 
-def _epoch_order(rng, n, shuffle, epoch):
-    """The rows of 0-based ``epoch``, in the order to visit them (int64, as the kernel expects)."""
+def _epoch_order(rng, n, shuffle, epoch, unshuffled=None):
+    """The rows of 0-based ``epoch``, in the order to visit them (int64, as the kernel expects).
+
+    ``unshuffled``, when given, is ``arange(n)``, returned as it is when not shuffling (the kernels only read it).
+    """
     if callable(shuffle):
         return v.check_epoch_order(shuffle(epoch, n), n)
     if shuffle:
         return rng.permutation(n).astype(np.int64, copy=False)
-    return np.arange(n, dtype=np.int64)
+    return np.arange(n, dtype=np.int64) if unshuffled is None else unshuffled
 
 
 def split_validation(X, Y, w, fraction, rng):
@@ -408,9 +414,10 @@ def fit(
     if tol is not None:
         tol_plateau = Plateau(n_iter_no_change + 1, tol)
     n_rows = data[0].shape[0]
+    unshuffled = None if callable(shuffle) or shuffle else np.arange(n_rows, dtype=np.int64)
     try:
         for epoch in range(1, epochs + 1):
-            order = _epoch_order(rng, n_rows, shuffle, epoch - 1)
+            order = _epoch_order(rng, n_rows, shuffle, epoch - 1, unshuffled)
             loss, lr, metric, norms, seconds = trainer.run_epoch(order)
             history.loss.append(loss)
             history.metric.append(metric)
