@@ -8,10 +8,13 @@ layers' activation passes alone (``add_bias_and_activate`` on the 10,000 x 32 an
 ``--hidden identity`` (no activation at all: the bias only) gives the rest of the epoch directly.
 
 With ``--against REV`` the working tree and a git revision run alternately in fresh processes (A B A B ...), each
-with its own Numba cache and one CPU and one BLAS thread, so that a slow stretch of a shared machine hits both::
+with its own Numba cache and one CPU and one BLAS thread, so that a slow stretch of a shared machine hits both.
+With ``--threads N`` the working tree runs alternately on 1 thread (one CPU) and on N threads (the first N CPUs,
+fastmlp's row chunks and the BLAS both set to N), and the per-round speed-up is printed::
 
     python -m bench.w4                                   # the working tree
     python -m bench.w4 --against HEAD~8 --rounds 7       # against an earlier revision
+    python -m bench.w4 --threads 2 --hidden tanh sigmoid --rounds 7   # 2 threads against 1
 """
 
 import argparse
@@ -72,16 +75,22 @@ print(json.dumps({"epoch": statistics.median(history.seconds), "wall": wall, "ac
 """
 
 
-def _environment(tree, cache):
+def _environment(tree, cache, threads=1):
     env = dict(os.environ, PYTHONPATH=str(tree), NUMBA_CACHE_DIR=str(cache))
-    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[name] = "1"
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "FASTMLP_NUM_THREADS"):
+        env[name] = str(threads)
     return env
 
 
-def run(tree, cache, hidden, epochs, dtype="float32", cpu=None):
-    """One fresh process on ``tree``: ``{"epoch": s, "wall": s, "activation": s}`` (medians, seconds)."""
+def run(tree, cache, hidden, epochs, dtype="float32", cpu=None, threads=1):
+    """One fresh process on ``tree``: ``{"epoch": s, "wall": s, "activation": s}`` (medians, seconds).
+
+    ``threads`` sets fastmlp's and the BLAS's thread counts; with more than 1 (and no ``cpu``) the process is
+    pinned to the first ``threads`` CPUs it may use.
+    """
     cpus = {cpu} if cpu is not None else None
+    if cpus is None and threads > 1 and hasattr(os, "sched_getaffinity"):
+        cpus = set(sorted(os.sched_getaffinity(0))[:threads])
 
     def pin():
         if cpus and hasattr(os, "sched_setaffinity"):
@@ -89,7 +98,7 @@ def run(tree, cache, hidden, epochs, dtype="float32", cpu=None):
 
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, hidden, str(epochs), dtype],
-        env=_environment(tree, cache), cwd=tree, capture_output=True, text=True, check=True, preexec_fn=pin,
+        env=_environment(tree, cache, threads), cwd=tree, capture_output=True, text=True, check=True, preexec_fn=pin,
     )  # fmt: skip
     return json.loads(result.stdout.strip().splitlines()[-1])
 
@@ -108,32 +117,43 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=100, help="epochs per process (their median counts)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
     parser.add_argument("--cpu", type=int, default=None, help="pin every process to this CPU")
+    parser.add_argument("--threads", type=int, default=None, help="alternate 1 thread and this many")
     args = parser.parse_args(argv)
+    if args.threads is not None and (args.against or args.threads < 2):
+        parser.error("--threads takes a count >= 2, and not together with --against")
     with tempfile.TemporaryDirectory(prefix="fastmlp-w4-") as tmp:
         tmp = Path(tmp)
-        sides = {"current": (ROOT, tmp / "cache-current")}
+        sides = {"current": (ROOT, tmp / "cache-current", 1)}
+        if args.threads:
+            sides = {"1 thread": (ROOT, tmp / "cache-current", 1),
+                     f"{args.threads} threads": (ROOT, tmp / "cache-current", args.threads)}  # fmt: skip
         if args.against:
             old = tmp / "reference"
             subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old), args.against],
                            check=True, capture_output=True)  # fmt: skip
-            sides["reference"] = (old, tmp / "cache-reference")
+            sides["reference"] = (old, tmp / "cache-reference", 1)
         try:
             print(f"W4 (4-32-16-4, 10,000 rows, {args.dtype}, Adam, full batch): medians over {args.rounds} "
                   f"alternating processes of each one's median epoch, {args.epochs} epochs each")  # fmt: skip
             for hidden in args.hidden:
                 results = {side: [] for side in sides}
-                for tree, cache in sides.values():
-                    run(tree, cache, hidden, 2, args.dtype, args.cpu)  # compile into this side's cache first
+                for tree, cache, threads in sides.values():
+                    run(tree, cache, hidden, 2, args.dtype, args.cpu, threads)  # compile into this side's cache first
                 for _ in range(args.rounds):
-                    for side, (tree, cache) in sides.items():
-                        results[side].append(run(tree, cache, hidden, args.epochs, args.dtype, args.cpu))
+                    for side, (tree, cache, threads) in sides.items():
+                        results[side].append(run(tree, cache, hidden, args.epochs, args.dtype, args.cpu, threads))
                 for side, rows in results.items():
                     epoch = [r["epoch"] for r in rows]
                     activation = [r["activation"] for r in rows]
                     share = statistics.median(activation) / statistics.median(epoch)
-                    print(f"  {hidden:8s} {side:9s}: epoch {_summary(epoch)}; wall per epoch "
+                    print(f"  {hidden:8s} {side:10s}: epoch {_summary(epoch)}; wall per epoch "
                           f"{_summary([r['wall'] for r in rows])}; activation passes {_summary(activation)}, "
                           f"{100 * share:.0f}% of the epoch")  # fmt: skip
+                if args.threads:
+                    one, many = results.values()
+                    ratios = [a["wall"] / b["wall"] for a, b in zip(one, many, strict=True)]
+                    print(f"  {hidden:8s} {args.threads} threads' speed-up over 1, wall per epoch: median "
+                          f"{statistics.median(ratios):.2f} (range {min(ratios):.2f}-{max(ratios):.2f})")  # fmt: skip
                 if "reference" in results:
                     ratios = [c["epoch"] / r["epoch"] for c, r in zip(results["current"], results["reference"],
                                                                        strict=True)]  # fmt: skip
