@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "2f951ca3c9fe26c66ae80b9e39c67f78cd3a4acaf0e55b26a2f9e5b80108a4e4"
+_KERNEL_SALT = "ac1f22553c26e4e06c797e0605d3167ac4fc13b24f7a7cc8ac240c97fa7e03ea"
 
 OPT_SGD = 0
 OPT_ADAM = 1

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "2f951ca3c9fe26c66ae80b9e39c67f78cd3a4acaf0e55b26a2f9e5b80108a4e4"
+_KERNEL_SALT = "ac1f22553c26e4e06c797e0605d3167ac4fc13b24f7a7cc8ac240c97fa7e03ea"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -190,8 +190,9 @@ def train_epoch(
     """Run one epoch of minibatch training and return the epoch's loss.
 
     Batches are consecutive runs of ``batch_size`` indices from ``order`` (the last one may be shorter). Each is
-    gathered into the ``batch`` buffers, then: forward, backward, the L2 penalty's gradient, the training metric,
-    the gradient norms (on request), and one optimizer step.
+    gathered into the ``batch`` buffers, then: forward, backward and the training metric (in blocks of
+    :func:`tile_rows` rows for a large batch), the L2 penalty's gradient, the gradient norms (on request), and one
+    optimizer step.
 
     Parameters
     ----------
@@ -324,8 +325,7 @@ def chunk_gradient(
     float
         ``sum_i w_i loss_i`` over the chunk.
     """
-    sizes, _, _, aoff, _ = net
-    zs, acts, dlts, wt = workspace
+    sizes = net[0]
     xb, yb, wb = batch
     m = rows.shape[0]
     if is_run(rows):
