@@ -2,13 +2,16 @@
 
 Two kinds of threads run fastmlp's work:
 
-- **fastmlp's row chunks.** A training batch (or a full-batch gradient, as L-BFGS takes) with at least 1,024
-  rows per thread, in a network no wider than 256 units (inputs included), is split into one contiguous chunk of
-  rows per thread. Each thread runs forward and backward on its chunk into a gradient of its own, and the
-  gradients are added in chunk order, so a fixed thread count gives the same bits on every run; results differ
-  between thread counts by rounding only. While the chunks run, each makes its BLAS calls on one BLAS thread. The
-  count is 1 (off) unless set, by :func:`set_num_threads` or the environment variable ``FASTMLP_NUM_THREADS``
-  (read at import), so that by default results do not depend on the machine's core count.
+- **fastmlp's row chunks.** A training batch (or a full-batch gradient, as L-BFGS takes) with at least 1,024 rows
+  per thread, in a network no wider than 256 units (inputs included), is split into one contiguous chunk of rows per
+  thread. Each thread runs forward and backward on its chunk into a gradient of its own, and the gradients are added
+  in chunk order, so a fixed thread count gives the same bits on every run; results differ between thread counts by
+  rounding only. While the chunks run, each makes its BLAS calls on one BLAS thread (with OpenBLAS, whose thread
+  count is the whole process's, so do fastmlp's calls in other threads at that moment; their products can then round
+  differently, as OpenBLAS's results on 1 thread and on several differ for some shapes; MKL is set per thread and
+  leaves other threads alone). The count is 1 (off) unless set, by :func:`set_num_threads` or the environment
+  variable ``FASTMLP_NUM_THREADS`` (read at import), so that by default results do not depend on the machine's core
+  count.
 - **The BLAS's own pool**, for matrix products: OpenBLAS from the ``scipy-openblas32`` wheel, or Intel MKL when
   installed (see :func:`blas_info`), and NumPy's BLAS. They use every core unless limited.
 

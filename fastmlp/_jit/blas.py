@@ -31,7 +31,7 @@ from numba import types
 
 from ._config import jit
 
-_KERNEL_SALT = "ac1f22553c26e4e06c797e0605d3167ac4fc13b24f7a7cc8ac240c97fa7e03ea"
+_KERNEL_SALT = "fb8472523f77307456e097b689230a0571103df9e5cdc6e2e66f282c4633e46f"
 
 CHOICES = ("auto", "openblas", "mkl")
 
@@ -138,8 +138,9 @@ def serial_section():
 
     MKL is set per thread (this one; the chunk threads call :func:`serial_in_this_thread`). OpenBLAS's setting is
     the library's, shared by the whole process: the first section to open sets it to 1 and the last to close puts
-    the count back, so sections in several threads at once nest. Other fastmlp calls that run while a section is
-    open also get one BLAS thread; only their speed can change, not their results.
+    the count back, so sections in several threads at once nest. Other fastmlp calls that run in other threads
+    while a section is open also get one BLAS thread, and OpenBLAS's products can round differently on 1 thread
+    than on several (some shapes of sgemm and dgemm do, checked on 0.3.34): their last bits can change.
     """
     global _open_sections, _threads_before
     if INFO["library"] == "mkl":

@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "ac1f22553c26e4e06c797e0605d3167ac4fc13b24f7a7cc8ac240c97fa7e03ea"
+_KERNEL_SALT = "fb8472523f77307456e097b689230a0571103df9e5cdc6e2e66f282c4633e46f"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "ac1f22553c26e4e06c797e0605d3167ac4fc13b24f7a7cc8ac240c97fa7e03ea"
+_KERNEL_SALT = "fb8472523f77307456e097b689230a0571103df9e5cdc6e2e66f282c4633e46f"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
