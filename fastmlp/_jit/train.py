@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "fb8472523f77307456e097b689230a0571103df9e5cdc6e2e66f282c4633e46f"
+_KERNEL_SALT = "193fdd62c04b93ca1f81e58b8fb744e3c6a6b3d8cb70f3cdabffa817bb5f5114"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -43,6 +43,27 @@ def is_run(rows):
         if rows[i] != rows[0] + i:
             return False
     return True
+
+
+@jit(inline=True)
+def batch_rows(X, Y, w, rows, batch):
+    """The rows ``rows`` of the data as ``(Xb, Yb, w_batch)``.
+
+    Views of ``X``, ``Y`` and ``w`` when the rows are consecutive, else the rows gathered into the ``batch``
+    buffers ``(xb, yb, wb)`` (modified).
+    """
+    xb, yb, wb = batch
+    m = rows.shape[0]
+    if is_run(rows):
+        # Unshuffled epochs visit consecutive rows: the batch is a view of the data, with nothing to copy.
+        first = rows[0]
+        return X[first : first + m], Y[first : first + m], w[first : first + m]
+    Xb = matrix_view(xb, 0, m, X.shape[1])
+    Yb = matrix_view(yb, 0, m, Y.shape[1])
+    w_batch = wb[:m]
+    gather_rows(X, rows, Xb)
+    gather_targets(Y, w, rows, Yb, w_batch)
+    return Xb, Yb, w_batch
 
 
 @jit
@@ -241,29 +262,13 @@ def train_epoch(
     Unchecked preconditions: every index in ``order`` is a valid row; weights are >= 0; workspaces are large
     enough. A batch whose weights are all 0 contributes nothing and makes no step.
     """
-    sizes = net[0]
     params, grads = vectors[0], vectors[1]
-    xb, yb, wb = batch
     n = order.shape[0]
-    n_in = sizes[0]
-    n_out = sizes[sizes.shape[0] - 1]
     total = 0.0
     total_weight = 0.0
     for start in range(0, n, batch_size):
         m = min(batch_size, n - start)
-        rows = order[start : start + m]
-        if is_run(rows):
-            # Unshuffled epochs visit consecutive rows: the batch is a view of the data, with nothing to copy.
-            first = rows[0]
-            Xb = X[first : first + m]
-            Yb = Y[first : first + m]
-            w_batch = w[first : first + m]
-        else:
-            Xb = matrix_view(xb, 0, m, n_in)
-            Yb = matrix_view(yb, 0, m, n_out)
-            w_batch = wb[:m]
-            gather_rows(X, rows, Xb)
-            gather_targets(Y, w, rows, Yb, w_batch)
+        Xb, Yb, w_batch = batch_rows(X, Y, w, order[start : start + m], batch)
         batch_weight = weight_sum(w_batch)
         if batch_weight <= 0.0:
             continue
@@ -325,20 +330,7 @@ def chunk_gradient(
     float
         ``sum_i w_i loss_i`` over the chunk.
     """
-    sizes = net[0]
-    xb, yb, wb = batch
-    m = rows.shape[0]
-    if is_run(rows):
-        first = rows[0]
-        Xb = X[first : first + m]
-        Yb = Y[first : first + m]
-        w_chunk = w[first : first + m]
-    else:
-        Xb = matrix_view(xb, 0, m, sizes[0])
-        Yb = matrix_view(yb, 0, m, sizes[sizes.shape[0] - 1])
-        w_chunk = wb[:m]
-        gather_rows(X, rows, Xb)
-        gather_targets(Y, w, rows, Yb, w_chunk)
+    Xb, Yb, w_chunk = batch_rows(X, Y, w, rows, batch)
     return batch_gradient(Xb, Yb, w_chunk, scale, params, net, loss_code, use_bias, workspace, grads, metric_code,
                           metric_acc)  # fmt: skip
 
