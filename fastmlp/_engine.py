@@ -316,12 +316,13 @@ class Engine:
         ]
 
     def _chunked_gradient(self, X, Y, w, rows, scale, params, grads, ws, batch, buffers, metric):
-        """Write ``scale * d(sum_i w_i loss_i)/dparams`` over ``rows``, one row chunk per thread; return the sum.
+        """Write ``scale * d(sum_i w_i loss_i)/dparams`` over ``rows``, one row chunk per thread.
 
         Chunk 0's gradient goes to ``grads`` and chunk t's to ``parts[t - 1]``, where ``(parts, wts) = buffers``
         (from :meth:`_chunk_buffers`); the caller adds them. Returns ``(sum_i w_i loss_i, chunks used)``. ``ws``
         (and ``batch``, when the rows are to be gathered) hold at least ``len(rows)`` rows, shared out between the
-        chunks. ``metric`` is ``(code, accumulator)``, added to. Call it inside ``_blas.serial_section()``.
+        chunks. ``metric`` is ``(code, accumulator)``, added to. With more than one chunk, call it inside
+        ``_blas.serial_section()``.
         """
         parts, wts = buffers
         bounds = _chunks(rows.shape[0], len(wts))
