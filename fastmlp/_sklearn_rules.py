@@ -9,6 +9,7 @@ import numpy as np
 from ._codes import OPTIMIZER_CODES
 from .optimizers import Adam
 from .schedules import Schedule, inverse_scaling
+from .training import OwnOrders
 
 __all__ = ["ScikitLearnAdam", "ScikitLearnRate", "ScikitLearnStop", "scikit_learn_order"]
 
@@ -29,17 +30,23 @@ def scikit_learn_order(random_state, n_samples):
     Each epoch reshuffles the previous epoch's order as ``sklearn.utils.shuffle`` does with the estimator's
     ``RandomState`` (``random_state.shuffle`` of ``arange(n)``, then that permutation of the order), so the same
     ``random_state`` visits the rows in scikit-learn's order. Done here directly: ``sklearn.utils.shuffle``'s
-    checks cost more than a small data set's whole epoch.
+    checks cost more than a small data set's whole epoch. The orders are int64 permutations by construction, so
+    ``Model.fit`` does not check them again (:class:`fastmlp.training.OwnOrders`).
     """
-    state = {"order": np.arange(n_samples, dtype=np.int64)}
+    return _ScikitLearnOrders(random_state, n_samples)
 
-    def order(epoch, n_rows):
-        permutation = np.arange(n_samples)
-        random_state.shuffle(permutation)
-        state["order"] = state["order"][permutation]
-        return state["order"]
 
-    return order
+class _ScikitLearnOrders(OwnOrders):
+    def __init__(self, random_state, n_samples):
+        self.random_state = random_state
+        self.n_samples = n_samples
+        self.order = np.arange(n_samples, dtype=np.int64)
+
+    def __call__(self, epoch, n_rows):
+        permutation = np.arange(self.n_samples)
+        self.random_state.shuffle(permutation)
+        self.order = self.order[permutation]
+        return self.order
 
 
 class ScikitLearnRate(Schedule):

@@ -594,6 +594,30 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return outputs
 
 
+def _indicator_columns(binarizer, y, dtype):
+    """``binarizer.transform(y)`` as ``dtype``: the 0/1 columns the network is trained on.
+
+    A 1-D binary or multiclass ``y`` whose labels are all among the fitted classes is encoded here directly, the
+    same columns in the same order: scikit-learn's transform checks the target's type again, which took about
+    0.9 ms of a 150-row fit whose 200 epochs take 20 ms. Anything else (multilabel, a single class) goes through
+    the binarizer.
+    """
+    classes = binarizer.classes_
+    if y.ndim == 1 and binarizer.y_type_ in ("binary", "multiclass") and len(classes) >= 2:
+        try:
+            index = np.minimum(np.searchsorted(classes, y), len(classes) - 1)
+            found = bool(np.all(classes[index] == y))
+        except TypeError:  # labels that do not order: left to the binarizer
+            found = False
+        if found:
+            if binarizer.y_type_ == "binary":
+                return (index == 1).astype(dtype).reshape(-1, 1)
+            Y = np.zeros((y.shape[0], len(classes)), dtype=dtype)
+            Y[np.arange(y.shape[0]), index] = 1
+            return Y
+    return binarizer.transform(y).astype(dtype)
+
+
 class MLPClassifier(ClassifierMixin, _BaseMLP):
     """Multi-layer perceptron classifier, scikit-learn's ``MLPClassifier`` on fastmlp's compiled kernels.
 
@@ -624,7 +648,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 raise ValueError(
                     f"`y` has classes not in `self.classes_`. `self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
-        Y = self._label_binarizer.transform(y).astype(X.dtype)
+        Y = _indicator_columns(self._label_binarizer, y, X.dtype)
         return X, Y
 
     def _output_activation(self, Y):

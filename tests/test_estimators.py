@@ -67,6 +67,33 @@ def test_string_and_binary_labels(iris):
     assert_allclose(clf.predict_log_proba(X), np.log(proba))
 
 
+@pytest.mark.parametrize(
+    "labels, fit_on",
+    [
+        (np.array([2, 0, 1, 1, 2, 0]), None),
+        (np.array([5, 3, 5, 5]), None),  # binary: the column of the larger class
+        (np.array(["b", "a", "c", "a"]), None),
+        (np.array(["no", "yes", "yes"], dtype=object), None),
+        (np.array([1.0, -1.0, 1.0, 2.0]), None),
+        (np.array([True, False, False]), None),
+        (np.array([1, 1, 1]), None),  # a single class: the binarizer's column of zeros
+        (np.array([1, 1, 3]), np.array([1, 2, 3])),  # fitted on more classes (partial_fit's classes)
+        (np.array([[1, 0, 1], [0, 1, 1]]), None),  # multilabel
+    ],
+)
+def test_indicator_columns_match_label_binarizer(labels, fit_on):
+    from sklearn.preprocessing import LabelBinarizer
+
+    from fastmlp.estimators import _indicator_columns
+
+    binarizer = LabelBinarizer().fit(labels if fit_on is None else fit_on)
+    for dtype in (np.float32, np.float64):
+        Y = _indicator_columns(binarizer, labels, dtype)
+        expected = binarizer.transform(labels)
+        assert Y.dtype == dtype and Y.shape == expected.shape
+        assert_array_equal(Y, expected)
+
+
 def test_multilabel():
     X, Y = make_multilabel_classification(n_samples=200, n_classes=4, random_state=0)
     clf = MLPClassifier(hidden_layer_sizes=(32,), max_iter=300, random_state=0).fit(X, Y)
