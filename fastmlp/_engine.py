@@ -219,6 +219,7 @@ class Engine:
                                                                    codes[1:]))  # fmt: skip
         else:
             self.subnet = self.net  # not read by the kernels, which need a tuple of this type all the same
+        self._last_chunk_buffers = None
 
     def _threads_for(self, rows):
         """How many row chunks a batch of ``rows`` rows is split into (1: not split)."""
@@ -310,10 +311,19 @@ class Engine:
         return self._with_penalty(total / weight, params, w, alpha, grads)
 
     def _chunk_buffers(self, threads, grads, wt):
-        """The extra buffers of :meth:`_chunked_gradient`: a gradient and a transposed-weight scratch per chunk."""
-        return np.empty((threads - 1, grads.shape[0]), dtype=grads.dtype), [wt] + [
+        """The extra buffers of :meth:`_chunked_gradient`: a gradient and a transposed-weight scratch per chunk.
+
+        The last ones made are kept and given again for the same ``threads``, ``grads`` and ``wt``: a full-batch
+        fit asks every epoch, and making them took about 9 us of the serial Python around W4's chunks.
+        """
+        cached = self._last_chunk_buffers
+        if cached is not None and cached[0] == threads and cached[1] is grads and cached[2] is wt:
+            return cached[3]
+        buffers = np.empty((threads - 1, grads.shape[0]), dtype=grads.dtype), [wt] + [
             np.empty_like(wt) for _ in range(threads - 1)
         ]
+        self._last_chunk_buffers = (threads, grads, wt, buffers)
+        return buffers
 
     def _chunked_gradient(self, X, Y, w, rows, scale, params, grads, ws, batch, buffers, metric):
         """Write ``scale * d(sum_i w_i loss_i)/dparams`` over ``rows``, one row chunk per thread.
@@ -391,7 +401,8 @@ class Engine:
         )  # fmt: skip
         return self._with_penalty(loss, params, w, alpha, grads)
 
-    def train_epoch(self, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators, norms):
+    def train_epoch(self, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators, norms,
+                    weight_total=None):  # fmt: skip
         """Run one training epoch in one compiled call; return its loss (see ``fastmlp._jit.train.train_epoch``).
 
         Parameters
@@ -413,6 +424,8 @@ class Engine:
             ``(metric_acc, norms_acc)``, added to in place.
         norms : bool
             Whether to accumulate per-layer gradient norms.
+        weight_total : float, optional
+            ``sum(w)``, when the caller has it: a batch of every row then needs no sum of its own.
         """
         code, hyper = optimizer
         metric_acc, norms_acc = accumulators
@@ -425,7 +438,7 @@ class Engine:
         threads = self._threads_for(batch_size)
         if threads > 1:
             return self._chunked_epoch(threads, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch,
-                                       accumulators, norms)  # fmt: skip
+                                       accumulators, norms, weight_total)  # fmt: skip
         loss = _train.train_epoch(
             X, Y, w, order, batch_size, self.net, self.loss_code, self.bias, code, hyper, vectors, step, tuple(ws),
             batch, self.metric_code, norms, metric_acc, norms_acc,
@@ -433,7 +446,7 @@ class Engine:
         return float(loss)
 
     def _chunked_epoch(self, threads, X, Y, w, order, batch_size, optimizer, vectors, step, ws, batch, accumulators,
-                       norms):  # fmt: skip
+                       norms, weight_total):  # fmt: skip
         """:meth:`train_epoch` with each batch's rows split into one chunk per thread (the same steps)."""
         code, hyper = optimizer
         metric_acc, norms_acc = accumulators
@@ -443,7 +456,10 @@ class Engine:
         with _blas.serial_section():
             for start in range(0, order.shape[0], batch_size):
                 rows = order[start : start + batch_size]
-                batch_weight = float(_train.rows_weight(w, rows))
+                if weight_total is not None and rows.shape[0] == w.shape[0]:  # every row (a full-batch epoch)
+                    batch_weight = weight_total
+                else:
+                    batch_weight = float(_train.rows_weight(w, rows))
                 if batch_weight <= 0.0:
                     continue
                 loss, used = self._chunked_gradient(X, Y, w, rows, 1.0 / batch_weight, params, grads, ws, batch,

@@ -369,7 +369,7 @@ class _Trainer:
         loss = self.engine.train_epoch(
             self.X, self.Y, self.w, order, self.nb, (optimizer.code, hyper),
             (params, self.grads, state.state1, state.state2), state.step, self.workspace, self.batch,
-            (self.metric_acc, self.norms_acc), self.record_norms,
+            (self.metric_acc, self.norms_acc), self.record_norms, self.total_weight,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         if not (math.isfinite(loss) and all_finite(params)):
