@@ -49,10 +49,16 @@ MIN_CHUNK_ROWS = 1024
 MAX_CHUNK_WIDTH = 256
 
 
+MAX_THREADS = 4096  # far above any machine's cores; a count beyond it is a mistake, and C's ints overflow
+
+
 def _read_threads():
     value = os.environ.get("FASTMLP_NUM_THREADS", "1").strip() or "1"
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"environment variable FASTMLP_NUM_THREADS must be an integer >= 1, got {value!r}.")
+    # ASCII digits only: str.isdigit() also accepts superscripts and other scripts' digits
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_THREADS:
+        raise ValueError(
+            f"environment variable FASTMLP_NUM_THREADS must be an integer from 1 to {MAX_THREADS}, got {value!r}."
+        )
     return int(value)
 
 

@@ -35,6 +35,7 @@ OpenBLAS; the environment variable ``FASTMLP_BLAS`` (``auto``, ``openblas`` or `
 
 import os
 
+from ._engine import MAX_THREADS
 from ._engine import blas_info as _blas_info
 from ._engine import chunk_threads as _chunk_threads
 from ._engine import set_chunk_threads as _set_chunk_threads
@@ -64,7 +65,8 @@ def set_num_threads(n):
     Parameters
     ----------
     n : int
-        Threads, >= 1. Results are bit-identical for a fixed thread count; they may differ between counts.
+        Threads, from 1 to 4096. Results are bit-identical for a fixed thread count; they may differ between
+        counts.
 
     Returns
     -------
@@ -77,9 +79,11 @@ def set_num_threads(n):
     from ._validation import check_int
 
     n = check_int(n, "n", 1)
+    if n > MAX_THREADS:
+        raise ValueError(f"n must be an integer from 1 to {MAX_THREADS}; got {n}.")
     before = {info["filepath"].rsplit("/", 1)[-1]: info["num_threads"] for info in threadpool_info()}
-    before["fastmlp"] = _set_chunk_threads(n)
     threadpool_limits(limits=n, user_api="blas")
+    before["fastmlp"] = _set_chunk_threads(n)
     for name in _ENVIRONMENT:
         os.environ[name] = str(n)
     return before

@@ -235,6 +235,19 @@ HEADERS = [
 ]
 
 
+def test_npy_target_columns_become_outputs_in_the_order_given(tmp_path):
+    # Two linear targets, named out of column order: output 0 must be column 3 and output 1 column 0.
+    rng = np.random.default_rng(4)
+    F = rng.normal(size=(400, 2))
+    data = np.column_stack([-F[:, 0], F, 10 * F[:, 1]])  # columns: t0, f0, f1, t3
+    np.save(tmp_path / "d.npy", data)
+    args = ["--layers", "none", "--epochs", "60", "--lr", "0.05", "--dtype", "float64", "--quiet"]
+    assert main(["train", str(tmp_path / "d.npy"), "--target", "3,0", "--out", str(tmp_path / "m.npz"), *args]) == 0
+    W = load(tmp_path / "m.npz").weights[0]
+    np.testing.assert_allclose(W, [[0.0, -1.0], [10.0, 0.0]], atol=0.05)
+    assert run(["train", str(tmp_path / "d.npy"), "--target", "3,-1", "--out", str(tmp_path / "m2.npz"), *args]) == 1
+
+
 @pytest.mark.parametrize("what, suffix, target, extra, header", HEADERS, ids=[h[0] for h in HEADERS])
 def test_prediction_csv_headers_say_what_each_column_is(tmp_path, monkeypatch, what, suffix, target, extra, header):
     monkeypatch.chdir(tmp_path)

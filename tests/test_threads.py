@@ -41,6 +41,14 @@ def test_bad_thread_counts(n, error):
         fm.set_num_threads(n)
 
 
+@pytest.mark.parametrize("n", [4097, 2**70])
+def test_too_many_threads_is_refused_and_changes_nothing(n):
+    before = fm.get_num_threads()
+    with pytest.raises(ValueError, match="n must be an integer from 1 to 4096"):
+        fm.set_num_threads(n)
+    assert fm.get_num_threads() == before
+
+
 def test_get_num_threads_lists_the_kernels_blas():
     counts = fm.get_num_threads()
     assert counts and all(isinstance(c, int) and c >= 1 for c in counts.values())

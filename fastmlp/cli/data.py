@@ -313,8 +313,8 @@ def _split_columns(X, numbers, path):
     n = X.shape[1]
     if any(not -n <= k < n for k in numbers):
         raise ValueError(f"--target column numbers {numbers} out of range for the {n} columns of {path}")
-    targets = sorted({k % n for k in numbers})
-    if len(targets) != len(numbers):
+    targets = [k % n for k in numbers]  # the outputs in the order given
+    if len(set(targets)) != len(targets):
         raise ValueError(f"--target names a column twice: {numbers}")
     features = [k for k in range(n) if k not in targets]
     if not features:
