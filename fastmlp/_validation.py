@@ -379,7 +379,7 @@ def check_sample_weight(sample_weight, n_rows, dtype, name="sample_weight"):
 def check_weight_total(w, name):
     """Refuse row weights whose total is too small to divide by in their dtype (subnormal, say)."""
     total = float(np.sum(w, dtype=np.float64))
-    if total < np.finfo(w.dtype).tiny:
+    if total < float(np.finfo(w.dtype).tiny):  # compared in float64: a float32 total may be past its range
         raise ValueError(
             f"{name} sums to {total:.3g}, too small to divide the loss by in {w.dtype}; scale the weights up (the "
             "loss depends only on their ratios)."

@@ -184,7 +184,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
     def _hidden_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = list(sizes) if hasattr(sizes, "__iter__") else [sizes]
-        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) or s <= 0 for s in sizes):
+        if any(isinstance(s, bool | np.bool_) or not isinstance(s, numbers.Integral) for s in sizes):
+            raise TypeError(f"hidden_layer_sizes must be integers (the width of each hidden layer), got {sizes}.")
+        if any(s <= 0 for s in sizes):
             raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
         return [int(s) for s in sizes]
 
@@ -254,13 +256,16 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
 
     def _optimizer(self):
         if self.solver == "adam":
-            return ScikitLearnAdam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2, eps=self.epsilon)
+            return ScikitLearnAdam(
+                lr=float(self.learning_rate_init), beta1=float(self.beta_1), beta2=float(self.beta_2),
+                eps=float(self.epsilon),
+            )
         momentum = min(float(self.momentum), np.nextafter(1.0, 0.0))  # scikit-learn allows 1; ours needs < 1
         return SGD(
-            lr=self.learning_rate_init,
+            lr=float(self.learning_rate_init),
             momentum=momentum,
             nesterov=bool(self.nesterovs_momentum) and momentum > 0,
-            schedule=ScikitLearnRate(self.learning_rate, self.power_t),
+            schedule=ScikitLearnRate(self.learning_rate, float(self.power_t)),
         )
 
     def fit(self, X, y, sample_weight=None):
@@ -317,6 +322,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         workspace = engine.workspace(X.shape[0], model.dtype)
         grads = np.empty_like(model.params)
         direct = model.dtype == np.float64
+        alpha = float(self.alpha)
 
         def loss_and_gradient(x):
             # A float64 model computes on scipy's vector itself; a float32 one copies it in (one pass, no lists).
@@ -326,9 +332,9 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
                 np.copyto(model.params, x, casting="unsafe")
                 params = model.params
             if sparse:
-                loss = engine.sparse_loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
+                loss = engine.sparse_loss_and_gradient(params, X, Y, w, alpha, workspace, grads)
             else:
-                loss = engine.chunked_loss_and_gradient(params, X, Y, w, self.alpha, workspace, grads)
+                loss = engine.chunked_loss_and_gradient(params, X, Y, w, alpha, workspace, grads)
             return loss, grads.astype(np.float64)  # scipy keeps the returned gradient: hand it a fresh array
 
         result = scipy.optimize.minimize(
@@ -336,7 +342,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             model.params.astype(np.float64),
             method="L-BFGS-B",
             jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+            options={"maxfun": int(self.max_fun), "maxiter": int(self.max_iter), "gtol": float(self.tol)},
         )
         if result.status != 0:
             warnings.warn(
@@ -387,7 +393,7 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
             else:
                 optimizer = None  # keep the state of the previous call
             history = model.partial_fit(
-                X, Y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight, alpha=self.alpha,
+                X, Y, batch_size=batch_size, optimizer=optimizer, sample_weight=sample_weight, alpha=float(self.alpha),
                 shuffle=order,
             )  # fmt: skip
             # scikit-learn's end-of-epoch rule: the records, the count, and the adaptive rate's division (a single
@@ -400,8 +406,8 @@ class _BaseMLP(EstimatorFileMixin, BaseEstimator):
         stopper = ScikitLearnStop(self, optimizer, n_samples)
         try:
             history = model.fit(
-                X, Y, epochs=self.max_iter, batch_size=batch_size, optimizer=optimizer, shuffle=order,
-                validation=validation, sample_weight=sample_weight, alpha=self.alpha, callbacks=stopper,
+                X, Y, epochs=int(self.max_iter), batch_size=batch_size, optimizer=optimizer, shuffle=order,
+                validation=validation, sample_weight=sample_weight, alpha=float(self.alpha), callbacks=stopper,
             )  # fmt: skip
         except TrainingDivergedError as exc:
             if not self.early_stopping:

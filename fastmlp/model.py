@@ -75,6 +75,11 @@ class Gradients:
     flat: np.ndarray
 
 
+def _scaled_name(name):
+    """How errors name the input ``name`` after the model's input scaling."""
+    return f"{name} after the model's input scaling (X - mean) / scale"
+
+
 class Model:
     """A fully connected feed-forward network: ``Z_k = A_{k-1} W_k + b_k``, ``A_k = g(Z_k)``, ``A_0 = X``.
 
@@ -397,6 +402,7 @@ class Model:
         if self._scaling is not None:
             v.assert_all_finite(X, name)
             X = self._scaled(X)
+            name = _scaled_name(name)  # X is finite: an overflow now comes from the scaling
         X = v.to_kernel_array(X, self._dtype)
         v.assert_all_finite(X, name)
         return X
@@ -532,7 +538,7 @@ class Model:
                 chunk = buffer[: stop - start]
                 with np.errstate(over="ignore"):  # values too large for the dtype become inf, reported just below
                     np.copyto(chunk, X[start:stop], casting="unsafe")
-            v.assert_all_finite(chunk, name)
+            v.assert_all_finite(chunk, _scaled_name(name) if self._scaling is not None and not prepared else name)
             yield start, chunk
 
     def _check_outputs(self, out, name):

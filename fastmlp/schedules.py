@@ -86,12 +86,21 @@ class Cosine(Schedule):
     epochs : int or None, default=None
         Length of the decay; None uses the ``epochs`` of the fit.
     min_lr : float, default=0.0
-        The final learning rate, >= 0.
+        The final learning rate, >= 0 and at most the optimizer's ``lr`` (checked when a fit starts).
     """
 
     def __init__(self, epochs=None, min_lr=0.0):
         self.epochs = None if epochs is None else check_int(epochs, "epochs", 1)
         self.min_lr = check_nonnegative_float(min_lr, "min_lr", finite=True)
+
+    def start(self, base_lr, epochs):
+        """See :meth:`Schedule.start`; a ``min_lr`` above ``base_lr`` would anneal upwards, and is refused."""
+        if self.min_lr > base_lr:
+            raise ValueError(
+                f"Cosine's min_lr ({self.min_lr:g}) must be at most the optimizer's lr ({base_lr:g}): the schedule "
+                "anneals from lr down to min_lr."
+            )
+        return super().start(base_lr, epochs)
 
     def rate(self, state, epoch, samples_seen):
         """See :meth:`Schedule.rate`."""

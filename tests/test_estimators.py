@@ -200,10 +200,41 @@ def test_not_fitted_and_bad_parameters(iris):
         MLPClassifier(solver="newton").fit(X, y)
     with pytest.raises(ValueError, match="hidden_layer_sizes must be > 0"):
         MLPRegressor(hidden_layer_sizes=(3, 0)).fit(X, y)
+    for sizes in [(10.5,), (True,), [10, "a"]]:
+        with pytest.raises(TypeError, match="hidden_layer_sizes must be integers"):
+            MLPRegressor(hidden_layer_sizes=sizes).fit(X, y)
     with pytest.raises(ValueError, match="activation lists 1 activations for 2 hidden layers"):
         MLPRegressor(hidden_layer_sizes=(3, 3), activation=["tanh"]).fit(X, y)
     with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 4 features"):
         MLPClassifier(max_iter=5).fit(X, y).predict(X[:, :3])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_iter": True},
+        {"learning_rate_init": True},
+        {"epsilon": True},
+        {"alpha": True},
+        {"beta_1": False},
+        {"tol": True},
+        {"batch_size": True},
+        {"solver": "sgd", "momentum": True},
+        {"solver": "sgd", "learning_rate": "invscaling", "power_t": True},
+        {"solver": "lbfgs", "max_fun": True},
+        {"solver": "lbfgs", "alpha": True},
+    ],
+)
+def test_bools_where_scikit_learn_takes_numbers(params):
+    # scikit-learn's parameter checks take a bool as the number it is (True is 1): so do the estimators.
+    from sklearn.neural_network import MLPClassifier as SkMLP
+
+    X = np.random.default_rng(0).random((40, 3))
+    y = np.arange(40) % 3
+    ours = MLPClassifier(hidden_layer_sizes=(5,), random_state=0, **params).fit(X, y)
+    reference = SkMLP(hidden_layer_sizes=(5,), random_state=0, **params).fit(X, y)
+    assert ours.n_iter_ == reference.n_iter_
+    assert_allclose(ours.loss_, reference.loss_, rtol=1e-6)
 
 
 def test_extras_dtype_and_per_layer_activations(iris):

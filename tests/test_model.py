@@ -310,6 +310,11 @@ def test_input_scaling_is_checked(rng):
     with pytest.raises(TypeError, match="mean must hold numbers"):
         model.set_input_scaling(["a", "b", "c"], np.ones(3))
     model.set_input_scaling(np.zeros(3), np.full(3, 1e-300))
-    with pytest.raises(ValueError, match="X contains infinity"):  # scaled into infinity: named as the input
-        model.predict(np.ones((2, 3)))
+    # Finite inputs scaled into infinity: the error says the scaling made them so.
+    scaled_into_inf = r"X after the model's input scaling \(X - mean\) / scale contains infinity"
+    for call in (model.predict, model.forward, lambda X: model.predict(X, chunk_size=1)):
+        with pytest.raises(ValueError, match=scaled_into_inf):
+            call(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="X contains infinity"):  # an infinite input is named as the input
+        model.predict(np.array([[np.inf, 1.0, 1.0]]))
     assert model.input_scaling is not None

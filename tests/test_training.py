@@ -255,6 +255,20 @@ def test_zero_weights_remove_rows(data):
     assert_allclose(history.loss[0], _model().loss(X[:12], y[:12]), rtol=1e-12)
 
 
+@pytest.mark.filterwarnings("error")
+def test_huge_float32_weights_scale_out(rng):
+    # Weights whose total passes float32's range: only their ratios matter, and no NumPy warning leaks out.
+    X = rng.normal(size=(60, 3)).astype(np.float32)
+    y = np.arange(60) % 3
+    huge = np.full(60, 1e38, dtype=np.float32)
+    model = fm.Model([3, 4, 3], output="softmax", seed=0)
+    reference = fm.Model([3, 4, 3], output="softmax", seed=0)
+    assert_allclose(model.loss(X, y, sample_weight=huge), reference.loss(X, y), rtol=1e-5)
+    model.fit(X, y, epochs=2, sample_weight=huge, shuffle=False)
+    reference.fit(X, y, epochs=2, shuffle=False)
+    assert_allclose(model.params, reference.params, rtol=1e-4, atol=1e-6)
+
+
 def test_balanced_class_weight(rng):
     X = rng.normal(size=(40, 2))
     y = np.r_[np.zeros(30, dtype=int), np.ones(10, dtype=int)]
@@ -481,6 +495,12 @@ def test_partial_fit_with_schedules(data):
     model = _model()
     with pytest.raises(ValueError, match="Cosine schedule in partial_fit needs its length"):
         model.partial_fit(X, y, optimizer=fm.SGD(lr=0.1, schedule="cosine"))
+    before = model.params.copy()
+    for fit in (model.fit, model.partial_fit):  # annealing upwards is refused before anything is trained
+        with pytest.raises(ValueError, match=r"Cosine's min_lr \(1\) must be at most the optimizer's lr \(0.1\)"):
+            fit(X, y, optimizer=fm.SGD(lr=0.1, schedule=fm.Cosine(epochs=4, min_lr=1.0)))
+    assert_array_equal(model.params, before)
+    assert model.training_summary is None
     rates = [model.partial_fit(X, y, optimizer=fm.SGD(lr=0.1, schedule=fm.Cosine(epochs=4))).lr[0]]
     rates += [model.partial_fit(X, y).lr[0] for _ in range(4)]
     assert_allclose(rates, [0.05 * (1 + np.cos(np.pi * e / 4)) for e in range(4)] + [0.0], atol=1e-15)
