@@ -145,6 +145,27 @@ def test_small_batch_path_equals_the_chunked_path(rng, dtype, rows):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_row_through_a_large_layer(rng, dtype):
+    # One row through a layer of ROW_LOOP_BYTES or more takes the compiled row loop instead of the BLAS; other
+    # widths (and 9 rows) take the BLAS. Both against the float64 reference; k = 4 * 256 + 3 covers the loop's tail.
+    from fastmlp._jit.forward import ROW_LOOP_BYTES
+
+    n_in = ROW_LOOP_BYTES // (256 * np.dtype(dtype).itemsize) + 3
+    model = fm.Model([n_in, 256, 7, 3], hidden="tanh", output="softmax", dtype=dtype, seed=0)
+    assert model.weights[0].nbytes >= ROW_LOOP_BYTES > model.weights[1].nbytes
+    for b in model.biases:
+        b[...] = rng.normal(size=b.shape)
+    X = rng.normal(size=(9, n_in)).astype(dtype)
+    _, A_ref = ref_forward(X.astype(np.float64), model.weights, model.biases, model.activations)
+    for i in (0, 8):
+        assert_allclose(model.predict(X[i : i + 1]), A_ref[-1][i : i + 1], **TOL[dtype])
+    assert_allclose(model.predict(X), A_ref[-1], **TOL[dtype])
+    model.weights[0][5, 3] = np.nan  # a non-finite weight reaches the outputs, and is reported
+    with pytest.raises(ValueError, match="params contain NaN or infinity"):
+        model.predict(X[:1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_small_batch_path_reports_bad_values(dtype):
     model = fm.Model([3, 4, 1], dtype=dtype, seed=0)
     for bad, message in [(np.nan, "X contains NaN"), (np.inf, "X contains infinity")]:

@@ -4,7 +4,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "193fdd62c04b93ca1f81e58b8fb744e3c6a6b3d8cb70f3cdabffa817bb5f5114"
+_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
 
 
 @jit

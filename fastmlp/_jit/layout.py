@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "193fdd62c04b93ca1f81e58b8fb744e3c6a6b3d8cb70f3cdabffa817bb5f5114"
+_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "193fdd62c04b93ca1f81e58b8fb744e3c6a6b3d8cb70f3cdabffa817bb5f5114"
+_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1

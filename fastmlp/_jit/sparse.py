@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "193fdd62c04b93ca1f81e58b8fb744e3c6a6b3d8cb70f3cdabffa817bb5f5114"
+_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
 
 
 @jit(inline=True)
