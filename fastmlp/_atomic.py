@@ -49,12 +49,17 @@ def atomic_path(path):
     ------
     IsADirectoryError
         If ``path`` is a directory.
+    FileNotFoundError
+        If the directory ``path`` would be in does not exist.
     OSError
         If ``path`` exists and is not a regular file (``errno.EINVAL``), or cannot be written.
     """
     path = check_path(path)
     refuse_special_file(path)
     directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):  # else mkstemp's error would name the temporary file, not the one asked for
+        name = os.path.basename(path)
+        raise FileNotFoundError(errno.ENOENT, f"no directory {directory!r} to write {name!r} in", path)
     with _signals_unwind():
         tmp = None
         try:

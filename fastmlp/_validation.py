@@ -524,6 +524,35 @@ def is_sparse(X):
     return scipy.sparse.issparse(X)
 
 
+def _check_sparse_structure(X, name):
+    """Refuse a CSR or CSC matrix whose index arrays do not describe its shape.
+
+    SciPy checks them only when asked (``check_format(full_check=True)``), so a matrix built from arrays, or whose
+    ``indices`` were edited, may point outside its rows or columns. The kernels read and write through these
+    indices without bounds checks: an index out of range would read past the weights, or crash the process.
+    """
+    major, minor = X.shape if X.format == "csr" else X.shape[::-1]
+    what = "row" if X.format == "csr" else "column"
+    indptr, indices, data = X.indptr, X.indices, X.data
+    if indptr.ndim != 1 or indptr.shape[0] != major + 1 or indices.ndim != 1 or data.ndim != 1:
+        raise ValueError(
+            f"{name} is a malformed sparse matrix: its indptr must have {major + 1} entries (one per {what}, plus "
+            f"one); got {indptr.shape[0] if indptr.ndim == 1 else indptr.shape}."
+        )
+    nnz = int(indptr[-1])
+    if indptr[0] != 0 or not (indptr[1:] >= indptr[:-1]).all() or nnz > min(indices.shape[0], data.shape[0]):
+        raise ValueError(
+            f"{name} is a malformed sparse matrix: its indptr must start at 0, never decrease and end at most at "
+            f"the number of stored values ({min(indices.shape[0], data.shape[0])}); got {indptr[0]} ... {nnz}."
+        )
+    used = indices[:nnz]
+    if nnz and not (0 <= int(used.min()) and int(used.max()) < minor):
+        raise ValueError(
+            f"{name} is a malformed sparse matrix: a stored value's index lies outside [0, {minor}) "
+            f"(indices from {int(used.min())} to {int(used.max())})."
+        )
+
+
 def check_sparse_features(X, n_features, dtype, name="X"):
     """Validate a SciPy sparse input (CSR or CSC, matrix or array) and return it as a :class:`CSR` of ``dtype``.
 
@@ -539,6 +568,7 @@ def check_sparse_features(X, n_features, dtype, name="X"):
         raise ValueError(f"{name} has {X.shape[1]} features, but the model expects {n_features} (sizes[0]).")
     if X.dtype.kind not in "fiu":
         raise TypeError(f"{name} must hold real numbers; got a sparse matrix of dtype {X.dtype}.")
+    _check_sparse_structure(X, name)
     X = X.tocsr()
     data = to_kernel_array(X.data, dtype)
     assert_all_finite(data, name)

@@ -34,6 +34,11 @@ def predict(model, X, *, chunk_size=None):
     -------
     dask.array.Array of shape (n_samples, sizes[-1])
         In the model's dtype, chunked along rows like ``X``. Call ``.compute()`` (or store it) to run it.
+
+    Notes
+    -----
+    The graph holds a copy of the model taken by this call, so training the model further before ``.compute()``
+    does not change what the graph computes.
     """
     try:
         import dask
@@ -52,8 +57,9 @@ def predict(model, X, *, chunk_size=None):
     if len(X.chunks[1]) > 1:
         X = X.rechunk({1: -1})
     n_out = model.sizes[-1]
-    # One graph node holds the model; every block task refers to it instead of carrying its own copy.
-    shared = dask.delayed(model, pure=True)
+    # One graph node holds a copy of the model as it is now (the graph runs later, and the model may be trained
+    # meanwhile); every block task refers to that node instead of carrying a copy of its own.
+    shared = dask.delayed(model.copy(), pure=True)
     return da.map_blocks(
         _predict_block,
         X,

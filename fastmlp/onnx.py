@@ -2,9 +2,12 @@
 
 The graph is plain ONNX: ``Gemm`` (``MatMul`` without biases) per layer and the standard activation operators, in
 the model's dtype, with a symbolic batch dimension. The input scaling of :meth:`fastmlp.Model.set_input_scaling`
-runs first, in float64 as fastmlp computes it. Classifiers output their labels and probabilities as plain tensors
-(no ``ZipMap``), as ``predict`` and ``predict_proba`` give them. Needs ``pip install "fastmlp[onnx]"`` (``onnx``;
-``onnxruntime`` to run the result), imported on the first call: ``import fastmlp.onnx`` itself needs neither.
+runs first, in float64 as fastmlp computes it; the graph's input is of the model's dtype all the same, so a float32
+model's graph sees float64 data already rounded to float32 (``predict`` scales float64 data before rounding it),
+which loses digits when a feature's mean is large against its spread: export a float64 model to keep them.
+Classifiers output their labels and probabilities as plain tensors (no ``ZipMap``), as ``predict`` and
+``predict_proba`` give them. Needs ``pip install "fastmlp[onnx]"`` (``onnx``; ``onnxruntime`` to run the result),
+imported on the first call: ``import fastmlp.onnx`` itself needs neither.
 
 The tensors, by source:
 
@@ -289,11 +292,10 @@ def _network(graph, net):
 def _classifier_outputs(graph, p, target_type, classes):
     """``label`` and ``probabilities`` from the output ``p``, by the rules of the estimator's label binarizer."""
     onnx = graph.onnx
-    half = graph.scalar("threshold", 0.5)
     n = BATCH
     if target_type == "multilabel-indicator":
         # predict: the indicator (p > 0.5) as int64, one column per label.
-        positive = graph.node("Greater", [p, half])
+        positive = graph.node("Greater", [p, graph.scalar("threshold", 0.5)])
         label = graph.node("Cast", [positive], to=onnx.TensorProto.INT64, output="label")
         n_labels = len(classes)
         return [
@@ -310,7 +312,8 @@ def _classifier_outputs(graph, p, target_type, classes):
         # predict: classes_[p > 0.5]; one class seen in fit is predicted whatever p is (the table holds it twice).
         if len(table) == 1:
             table = np.concatenate([table, table])
-        positive = graph.node("Cast", [graph.node("Greater", [p, half])], to=onnx.TensorProto.INT64)
+        above = graph.node("Greater", [p, graph.scalar("threshold", 0.5)])
+        positive = graph.node("Cast", [above], to=onnx.TensorProto.INT64)
         index = graph.node("Reshape", [positive, graph.shape("flat", [-1])])
         one = graph.scalar("one", 1.0)
         probabilities = graph.node("Concat", [graph.node("Sub", [one, p]), p], axis=1, output="probabilities")

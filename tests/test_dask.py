@@ -48,6 +48,19 @@ def test_predict_on_a_local_cluster_equals_local_predict(client):
     assert len(set(workers.values())) == 2
 
 
+def test_the_graph_keeps_the_weights_it_was_made_with():
+    # Training the model between predict() and compute() must not change what the graph computes.
+    X, y = fm.make_spirals(200, seed=0)
+    model = fm.Model([2, 16, 2], output="softmax", seed=0)
+    lazy, eager = [], []
+    for _ in range(3):
+        lazy.append(predict(model, da.from_array(X, chunks=50)))
+        eager.append(model.predict(X))
+        model.fit(X, y, epochs=5)
+    for graph, expected in zip(lazy, eager, strict=True):
+        assert_array_equal(graph.compute(scheduler="synchronous"), expected)
+
+
 def test_bad_arguments():
     model = fm.Model([3, 1])
     with pytest.raises(ValueError, match="X has 4 features, but the model expects 3"):

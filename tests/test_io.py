@@ -162,8 +162,10 @@ def test_save_refuses_non_models_nan_params_and_bad_paths(tmp_path):
     with pytest.raises(ValueError, match="NaN or infinity"):
         save_model(model, tmp_path / "m.npz")
     assert os.listdir(tmp_path) == []
-    with pytest.raises(FileNotFoundError):
-        save_model(fm.Model([2, 1]), tmp_path / "no" / "such" / "dir.npz")
+    missing = tmp_path / "no" / "such"
+    with pytest.raises(FileNotFoundError, match="no directory .*such' to write 'dir.npz' in") as error:
+        save_model(fm.Model([2, 1]), missing / "dir.npz")
+    assert error.value.filename == str(missing / "dir.npz")  # the path asked for, not a temporary name
 
 
 def test_the_file_is_readable_with_plain_numpy_and_zipfile(model_file):

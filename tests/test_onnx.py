@@ -321,6 +321,21 @@ def test_the_graph_is_plain_onnx(ort):
     assert no_bias.graph.input[0].type.tensor_type.elem_type == onnx.TensorProto.DOUBLE
 
 
+def test_every_initializer_is_used(ort):
+    # An unused initializer makes onnxruntime print a warning for every session it creates.
+    pytest.importorskip("sklearn")
+    exported = [fm.to_onnx(random_model([5, 8, 3], "relu", "softmax", "float32"))]
+    for n_classes in (2, 4):
+        X, index = class_data(n_classes, "float32")
+        exported.append(fm.to_onnx(fit_quietly(fm.MLPClassifier((4,), max_iter=5, random_state=0), X, index)))
+    Y = (np.arange(60)[:, None] % [2, 3] == 0).astype(int)  # two labels
+    multilabel = fit_quietly(fm.MLPClassifier((4,), max_iter=5, random_state=0), np.eye(60, 5), Y)
+    exported.append(fm.to_onnx(multilabel))
+    for proto in exported:
+        read = {name for node in proto.graph.node for name in node.input}
+        assert {init.name for init in proto.graph.initializer} <= read
+
+
 @pytest.mark.parametrize("opset", range(fo.MIN_OPSET, fo.MAX_OPSET + 1))
 def test_every_offered_opset_runs(ort, opset):
     import onnx

@@ -91,6 +91,49 @@ def test_sparse_input_is_checked():
         model.fit(X_SPARSE, LABELS, validation=(X_SPARSE[:5, :29], LABELS[:5]))
 
 
+def _malformed(form, flaw):
+    """A 3 x 6 identity-like matrix whose index arrays SciPy has not checked, made wrong in one way."""
+    S = FORMS[form](np.eye(3, 6))
+    minor = S.shape[1] if form.startswith("csr") else S.shape[0]
+    if flaw == "index far out":
+        S.indices[1] = 10**8  # read far past the weights: a crash
+    elif flaw == "index just past":
+        S.indices[1] = minor  # read the next block of params as weights: a wrong answer
+    elif flaw == "negative index":
+        S.indices[1] = -1  # wrapped around to the last column: a wrong answer
+    elif flaw == "indptr decreasing":
+        S.indptr[1:3] = [3, 1]
+    elif flaw == "indptr not from 0":
+        S.indptr[0] = 1
+    elif flaw == "indptr past the values":
+        S.indptr[-1] = 99
+    return S
+
+
+FLAWS = ["index far out", "index just past", "negative index", "indptr decreasing", "indptr not from 0",
+         "indptr past the values"]  # fmt: skip
+
+
+@pytest.mark.filterwarnings("ignore:Stochastic Optimizer")  # max_iter=2 does not converge
+@pytest.mark.parametrize("form", ["csr_matrix", "csc_matrix", "csr_array"])
+@pytest.mark.parametrize("flaw", FLAWS)
+def test_malformed_sparse_index_arrays_are_refused(form, flaw):
+    S = _malformed(form, flaw)
+    model = fm.Model([6, 5, 3], output="softmax", seed=0)
+    before = model.params.copy()
+    for call in (model.predict, model.forward, lambda X: model.fit(X, [0, 1, 2], epochs=1)):
+        with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
+            call(S)
+    assert_array_equal(model.params, before)
+    pytest.importorskip("sklearn")
+    fitted = fm.MLPClassifier((4,), max_iter=2).fit(np.eye(3, 6), [0, 1, 2])
+    with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
+        fitted.predict(S)
+    for solver in ("adam", "lbfgs"):
+        with pytest.raises(ValueError, match="X is a malformed sparse matrix"):
+            fm.MLPClassifier((4,), max_iter=2, solver=solver).fit(S, [0, 1, 2])
+
+
 @pytest.mark.parametrize("solver", ["adam", "sgd", "lbfgs"])
 def test_estimators_fit_sparse_as_dense(solver):
     pytest.importorskip("sklearn")
