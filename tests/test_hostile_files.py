@@ -330,8 +330,11 @@ def test_a_terminating_signal_during_save_removes_the_temporary_file(tmp_path, s
     before = target.read_bytes() if existing else None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
     child = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_SAVE, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+        [sys.executable, "-c", _SLOW_SAVE, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+        # the signal's default handler, which the save replaces: a runner started under nohup ignores SIGHUP, and
+        # the save leaves an ignored signal ignored (the child would then sleep through it)
+        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL),
+    )  # fmt: skip
     try:
         line = child.stdout.readline()
         assert line == b"written\n", child.stderr.read().decode()
