@@ -301,10 +301,15 @@ def test_load_checks_the_opened_file_not_only_the_name(tmp_path, monkeypatch):
 
 _SLOW_SAVE = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
     import fastmlp as fm
     import fastmlp._modelfile as mf
 
+    # The default handlers, which the save replaces: a runner started under nohup passes SIGHUP on ignored, and the
+    # save leaves an ignored signal ignored (this process would then sleep through it).
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_DFL)
     real = mf._write_archive
 
     def slow(fileobj, *args):
@@ -330,11 +335,8 @@ def test_a_terminating_signal_during_save_removes_the_temporary_file(tmp_path, s
     before = target.read_bytes() if existing else None
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), *sys.path])}
     child = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_SAVE, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        # the signal's default handler, which the save replaces: a runner started under nohup ignores SIGHUP, and
-        # the save leaves an ignored signal ignored (the child would then sleep through it)
-        preexec_fn=lambda: signal.signal(signum, signal.SIG_DFL),
-    )  # fmt: skip
+        [sys.executable, "-c", _SLOW_SAVE, str(target)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
     try:
         line = child.stdout.readline()
         assert line == b"written\n", child.stderr.read().decode()
