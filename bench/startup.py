@@ -83,6 +83,8 @@ def _child_environ():
     env.pop("FASTMLP_CACHE", None)  # the default: the on-disk cache is on
     env.pop("FASTMLP_FASTMATH", None)  # fastmath kernels are never cached, which would make "warm" mean nothing
     env.pop("NUMBA_DISABLE_JIT", None)
+    # Bytecode as pip's install leaves it: compiled once, by the untimed first process (see bench/compare.py).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 

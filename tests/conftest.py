@@ -79,6 +79,13 @@ def assert_signature_budget():
         for kernel in vars(module).values():
             if isinstance(kernel, numba.core.registry.CPUDispatcher):
                 signatures = kernel.signatures
+                if info.name == "blas":
+                    # tests/test_blas.py multiplies transposed and strided views on purpose; the kernels pass
+                    # C-contiguous arrays only.
+                    signatures = [
+                        sig for sig in signatures
+                        if all(t.layout == "C" for t in sig if isinstance(t, numba.types.Array))
+                    ]  # fmt: skip
                 assert len(signatures) <= 2, (kernel.__name__, signatures)
                 kinds = {str(t.dtype) for sig in signatures for t in sig if isinstance(t, numba.types.Array)}
                 assert kinds <= {"float32", "float64", "int64"}, (kernel.__name__, kinds)

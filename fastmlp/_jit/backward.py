@@ -16,7 +16,7 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
+_KERNEL_SALT = "fb44eee68afd8cac16dce2113a4366b7b5ea2bf5b1fe78a402f795c1875b0758"
 
 
 @jit

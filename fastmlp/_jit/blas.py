@@ -31,7 +31,7 @@ from numba import types
 
 from ._config import jit
 
-_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
+_KERNEL_SALT = "fb44eee68afd8cac16dce2113a4366b7b5ea2bf5b1fe78a402f795c1875b0758"
 
 CHOICES = ("auto", "openblas", "mkl")
 
@@ -194,6 +194,17 @@ MAX_BLOCK = 2**30
 
 
 @jit(inline=True)
+def _call_blas(C, flag_a, flag_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """One BLAS call on the addresses ``a``, ``b`` and ``c``, in ``C``'s dtype; sizes fit in 32 bits, none is 0."""
+    if C.itemsize == 4:
+        _sgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float32(alpha), a, np.int32(lda),
+               b, np.int32(ldb), np.float32(beta), c, np.int32(ldc))  # fmt: skip
+    else:
+        _dgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float64(alpha), a, np.int32(lda),
+               b, np.int32(ldb), np.float64(beta), c, np.int32(ldc))  # fmt: skip
+
+
+@jit(inline=True)
 def _gemm_32(A, transpose_a, B, transpose_b, alpha, beta, C):
     """One BLAS call; every size and leading dimension fits in 32 bits, none is 0."""
     m, n = C.shape
@@ -201,12 +212,7 @@ def _gemm_32(A, transpose_a, B, transpose_b, alpha, beta, C):
     flag_a, lda = _operand(A, transpose_a)
     flag_b, ldb = _operand(B, transpose_b)
     ldc = max(C.strides[0] // C.itemsize, n, 1)
-    if C.itemsize == 4:
-        _sgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float32(alpha), A.ctypes.data,
-               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float32(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
-    else:
-        _dgemm(_ROW_MAJOR, flag_a, flag_b, np.int32(m), np.int32(n), np.int32(k), np.float64(alpha), A.ctypes.data,
-               np.int32(lda), B.ctypes.data, np.int32(ldb), np.float64(beta), C.ctypes.data, np.int32(ldc))  # fmt: skip
+    _call_blas(C, flag_a, flag_b, m, n, k, alpha, A.ctypes.data, lda, B.ctypes.data, ldb, beta, C.ctypes.data, ldc)
 
 
 @jit(inline=True)
@@ -214,28 +220,53 @@ def gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, block):
     """:func:`gemm`, with C's rows and the inner dimension taken ``block`` at a time.
 
     The later inner blocks accumulate into ``C``. ``block`` is :data:`MAX_BLOCK` in the kernels, smaller in the
-    tests.
+    tests. Each block is passed to the BLAS as addresses inside the whole operands, with the whole operands' flags
+    and leading dimensions: sliced into sub-arrays instead, it compiled 1-2 s longer.
     """
     m, n = C.shape
     k = A.shape[0] if transpose_a else A.shape[1]
     if m == 0 or n == 0:
         return
     if k == 0:  # BLAS would still scale C, but some builds reject the zero leading dimensions of empty operands
-        if beta == 0.0:
-            C[:, :] = 0.0
-        else:
-            C[:, :] *= beta
+        # Loops, not ``C[:, :] *= beta``: an array expression makes Numba compile its shape-mismatch error message
+        # (string formatting), some 5 s of a first run's compile time.
+        for i in range(m):
+            for j in range(n):
+                C[i, j] = 0.0 if beta == 0.0 else beta * C[i, j]
         return
+    flag_a, lda = _operand(A, transpose_a)
+    flag_b, ldb = _operand(B, transpose_b)
+    ldc = max(C.strides[0] // C.itemsize, n, 1)
+    a_row, a_inner = (A.strides[1], A.strides[0]) if transpose_a else (A.strides[0], A.strides[1])
+    b_inner = B.strides[1] if transpose_b else B.strides[0]
     for row in range(0, m, block):
         rows = min(block, m - row)
         for inner in range(0, k, block):
             depth = min(block, k - inner)
-            if transpose_a:
-                A_part = A[inner : inner + depth, row : row + rows]
-            else:
-                A_part = A[row : row + rows, inner : inner + depth]
-            B_part = B[:, inner : inner + depth] if transpose_b else B[inner : inner + depth, :]
-            _gemm_32(A_part, transpose_a, B_part, transpose_b, alpha, beta if inner == 0 else 1.0, C[row : row + rows])
+            a = A.ctypes.data + np.uintp(row * a_row + inner * a_inner)
+            b = B.ctypes.data + np.uintp(inner * b_inner)
+            c = C.ctypes.data + np.uintp(row * C.strides[0])
+            _call_blas(C, flag_a, flag_b, rows, n, depth, alpha, a, lda, b, ldb, beta if inner == 0 else 1.0, c, ldc)
+
+
+@jit
+def _gemm_in_max_blocks(A, transpose_a, B, transpose_b, alpha, beta, C):
+    """:func:`gemm_in_blocks` in blocks of :data:`MAX_BLOCK`, for the rare products that need it.
+
+    A function of its own, so that :func:`_gemm_call` stays small.
+    """
+    gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, MAX_BLOCK)
+
+
+@jit
+def _gemm_call(A, transpose_a, B, transpose_b, alpha, beta, C):
+    """:func:`gemm`'s body, compiled as a function of its own (see there)."""
+    m, n = C.shape
+    k = A.shape[0] if transpose_a else A.shape[1]
+    if 0 < m <= MAX_BLOCK and 0 < n and 0 < k <= MAX_BLOCK:
+        _gemm_32(A, transpose_a, B, transpose_b, alpha, beta, C)
+    else:  # an empty product or one too large for 32-bit sizes
+        _gemm_in_max_blocks(A, transpose_a, B, transpose_b, alpha, beta, C)
 
 
 @jit(inline=True)
@@ -254,5 +285,12 @@ def gemm(A, transpose_a, B, transpose_b, alpha, beta, C):
         The scalars; ``beta = 0`` ignores ``C``'s values (NaN included), as BLAS specifies.
     C : ndarray of shape (m, n)
         Row-major (C-contiguous rows), written in place.
+
+    Notes
+    -----
+    The product's set-up (flags, leading dimensions) is one small compiled function per array type, which LLVM
+    inlines where it is called; the blocked path for empty and very large products is another. Inlined by Numba
+    into each of the kernels' product sites, or compiled once for each combination of literal flags, that code cost
+    a first run (an empty compile cache) 5-10 s of compiling. ``bool()`` turns literal flags into runtime values.
     """
-    gemm_in_blocks(A, transpose_a, B, transpose_b, alpha, beta, C, MAX_BLOCK)
+    _gemm_call(A, bool(transpose_a), B, bool(transpose_b), alpha, beta, C)

@@ -7,7 +7,7 @@ from .blas import gemm
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, weight_view
 
-_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
+_KERNEL_SALT = "fb44eee68afd8cac16dce2113a4366b7b5ea2bf5b1fe78a402f795c1875b0758"
 
 
 @jit(inline=True)
@@ -18,7 +18,7 @@ def _bias_or_placeholder(params, sizes, boff, k, use_bias):
     return params[:0]
 
 
-@jit
+@jit(inline=True)
 def forward(X, params, net, use_bias, zs, acts):
     """Run the forward pass, keeping every layer's Z and A (what backpropagation needs).
 

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
+_KERNEL_SALT = "fb44eee68afd8cac16dce2113a4366b7b5ea2bf5b1fe78a402f795c1875b0758"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

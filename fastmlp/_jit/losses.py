@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "fb0e2eb890197ee99282d7015f09e6a3e67eb4270f562568016fc4aabcfc5074"
+_KERNEL_SALT = "fb44eee68afd8cac16dce2113a4366b7b5ea2bf5b1fe78a402f795c1875b0758"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
@@ -61,7 +61,10 @@ def _binary_crossentropy(z, y):
 @jit(inline=True)
 def _all_equal(w):
     """Whether every entry of ``w`` equals the first (always so without sample weights)."""
-    return w.min() == w.max()
+    for i in range(1, w.shape[0]):
+        if w[i] != w[0]:
+            return False
+    return True
 
 
 @jit
