@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "9dda4e419090dbc5e9714213b62f2f29533c28c12af4c553d7494a8886eca1c3"
+_KERNEL_SALT = "76da7f372f8b7c47d060105ca0b6e86e02ee75a5bf7b7508749a2d2b29bd780b"

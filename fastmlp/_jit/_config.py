@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "9dda4e419090dbc5e9714213b62f2f29533c28c12af4c553d7494a8886eca1c3"
+_KERNEL_SALT = "76da7f372f8b7c47d060105ca0b6e86e02ee75a5bf7b7508749a2d2b29bd780b"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -54,8 +54,12 @@ def jit(func=None, *, inline=False):
         A Python function written in Numba's nopython subset.
     inline : bool, default False
         Inline the function's Numba IR into every kernel that calls it (``inline="always"``) instead of compiling
-        it as a function of its own. Meant for helpers of a line or two: Numba spends 50-100 ms on every function
-        it compiles, however small, which a first run with an empty cache pays for each of them.
+        it as a function of its own. Meant for helpers of a few lines, and for glue called from one or two places:
+        Numba spends about 0.1 s on every function it compiles, however small, but it copies an inlined function's
+        IR at every call site, at a cost that grows with the function, and a function of its own is optimised
+        again by LLVM inside every kernel that calls it. Code reached from many sites is better called (the
+        matrix product's set-up, :func:`fastmlp._jit.blas.gemm`); ``python -m fastmlp demo`` with an empty
+        ``NUMBA_CACHE_DIR`` shows the effect of a change.
 
     Returns
     -------

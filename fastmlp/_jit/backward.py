@@ -16,7 +16,7 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "9dda4e419090dbc5e9714213b62f2f29533c28c12af4c553d7494a8886eca1c3"
+_KERNEL_SALT = "76da7f372f8b7c47d060105ca0b6e86e02ee75a5bf7b7508749a2d2b29bd780b"
 
 
 @jit

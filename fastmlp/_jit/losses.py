@@ -19,7 +19,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "9dda4e419090dbc5e9714213b62f2f29533c28c12af4c553d7494a8886eca1c3"
+_KERNEL_SALT = "76da7f372f8b7c47d060105ca0b6e86e02ee75a5bf7b7508749a2d2b29bd780b"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
