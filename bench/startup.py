@@ -239,13 +239,13 @@ import numpy as np
 _lap("import numpy")
 import numba
 _lap("import numba")
+import fastmlp
+_lap("import fastmlp")
 @numba.njit
 def _one(x):
     return x + 1
 _one(1)
 _lap("numba one-time set-up")
-import fastmlp
-_lap("import fastmlp")
 model = fastmlp.Model({list(SIZES)}, hidden="relu", output="softmax", seed=0)
 _lap("build the model")
 x = np.ones((1, {SIZES[0]}), dtype=np.float32)
@@ -261,8 +261,9 @@ def phases(cache="warm", repeats=5, python=None):
     """Where fastmlp's cold start goes: median seconds of each phase over ``repeats`` fresh processes.
 
     The phases are the imports of NumPy, Numba and fastmlp, Numba's one-time set-up (what its first compiled call
-    costs in any process: loading its type registries, which imports SciPy's BLAS), building W2's network, and the
-    first and second one-row predictions (the first loads, or with an empty cache compiles, the kernel).
+    costs in any process: loading its type registries and its runtime, after fastmlp's import, which spares it the
+    import of ``scipy.linalg``), building W2's network, and the first and second one-row predictions (the first
+    loads, or with an empty cache compiles, the kernel).
     """
     if cache not in CACHES:
         raise ValueError(f"cache must be one of {CACHES}, got {cache!r}")

@@ -15,6 +15,8 @@ The public API:
 - :func:`~fastmlp.onnx.to_onnx`: a model or fitted estimator as an ONNX model (needs onnx, loaded on first use).
 """
 
+# First, before any kernel runs: Numba's set-up would otherwise import scipy.linalg, a fifth of a short process.
+from . import _numba_startup  # noqa: F401
 from ._version import __version__
 from .datasets import make_spirals
 from .gradcheck import GradientCheck, check_gradients

@@ -147,3 +147,51 @@ def test_the_estimators_are_public_but_load_lazily():
         "assert 'sklearn' in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _run_fresh(code):
+    """Run ``code`` in a fresh interpreter (the test's environment, its NUMBA_CACHE_DIR included)."""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)
+
+
+def test_numbas_set_up_does_not_import_scipy_linalg():
+    # Numba's first compile (here a one-loop kernel) would import scipy.linalg through numba.np.arraymath's
+    # check for a BLAS: a fifth of a short process's time. The check must still find SciPy's BLAS, and be Numba's
+    # own again afterwards.
+    _run_fresh(
+        "import sys, numpy as np, fastmlp, fastmlp._engine as e\n"
+        "assert e.all_finite(np.ones(3))\n"
+        "import numba.np.arraymath as arraymath, numba.np.linalg as linalg\n"
+        "assert 'scipy.linalg' not in sys.modules, 'scipy.linalg was imported'\n"
+        "assert arraymath._HAVE_BLAS is True\n"
+        "assert arraymath.ensure_blas is linalg.ensure_blas\n"
+        "assert linalg.ensure_blas.__module__ == 'numba.np.linalg', linalg.ensure_blas\n"
+    )
+
+
+def test_np_dot_in_a_users_own_numba_code_still_uses_the_blas():
+    _run_fresh(
+        "import sys, numba, numpy as np, fastmlp\n"
+        "f = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "a = np.arange(12.0).reshape(3, 4)\n"
+        "assert np.array_equal(f(a, a.T), a @ a.T)\n"
+        "assert 'scipy.linalg' in sys.modules\n"  # Numba's own check, restored, imported it for np.dot
+    )
+
+
+def test_a_dense_array_is_not_sparse_without_importing_scipy_sparse():
+    _run_fresh(
+        "import sys, numpy as np, fastmlp._validation as v\n"
+        "assert not v.is_sparse(np.ones((2, 2)))\n"
+        "assert 'scipy.sparse' not in sys.modules\n"
+        "import scipy.sparse\n"
+        "assert v.is_sparse(scipy.sparse.csr_matrix(np.ones((2, 2))))\n"
+    )
+
+
+def test_scipys_blas_is_found_from_its_files(monkeypatch):
+    from fastmlp import _numba_startup
+
+    assert _numba_startup._scipy_cython_blas_installed()
+    monkeypatch.setattr(_numba_startup.importlib.util, "find_spec", lambda name: None)
+    assert not _numba_startup._scipy_cython_blas_installed()
