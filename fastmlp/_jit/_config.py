@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "76da7f372f8b7c47d060105ca0b6e86e02ee75a5bf7b7508749a2d2b29bd780b"
+_KERNEL_SALT = "2a721ff2215af80f2a34fd4fa1500dfbaf77d92faf39dab9acf760d0f5d5b466"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -88,3 +88,19 @@ def jit(func=None, *, inline=False):
                     stacklevel=2,
                 )
     return numba.njit(cache=False, **options)(func)
+
+
+def subroutine_flags():
+    """Numba's compiler flags, with this policy's error model and fastmath, for a helper compiled during lowering.
+
+    A helper compiled with ``context.compile_subroutine`` (as :mod:`fastmlp._jit.vecmath` compiles its functions)
+    does not inherit the calling kernel's options, and Numba's defaults differ from :data:`OPTIONS`: the Python
+    error model would make a division by zero raise.
+    """
+    from numba.core import compiler
+
+    flags = compiler.Flags()
+    flags.error_model = OPTIONS["error_model"]
+    if OPTIONS["fastmath"]:
+        flags.fastmath = OPTIONS["fastmath"]
+    return flags
