@@ -464,7 +464,7 @@ def test_cold_start_phases_are_timed(tmp_path):
     code = "import json\nfrom bench.startup import phases\nprint(json.dumps(phases('warm', repeats=1)))\n"
     seconds = _bench_json(code, "phases")
     assert list(seconds) == [
-        "import numpy", "import numba", "numba one-time set-up", "import fastmlp", "build the model",
+        "import numpy", "import numba", "import fastmlp", "numba one-time set-up", "build the model",
         "first predict", "second predict",
     ]  # fmt: skip
     assert all(0 < s < RUN_TIMEOUT for s in seconds.values()), seconds
