@@ -1,3 +1,3 @@
 """Numba kernels: the compiled hot paths of fastmlp. Private: they trust their inputs (see each Notes section)."""
 
-_KERNEL_SALT = "2a721ff2215af80f2a34fd4fa1500dfbaf77d92faf39dab9acf760d0f5d5b466"
+_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"

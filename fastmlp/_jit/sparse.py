@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "2a721ff2215af80f2a34fd4fa1500dfbaf77d92faf39dab9acf760d0f5d5b466"
+_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"
 
 
 @jit(inline=True)
