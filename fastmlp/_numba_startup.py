@@ -1,17 +1,18 @@
 """Numba's start-up, without the SciPy import it does not need for fastmlp.
 
 The first compiled call in a process, cached or not, sets up Numba's compiler, and that set-up imports
-``numba.np.arraymath``. That module checks once, at import, whether ``np.dot`` can use a BLAS, by importing
-``scipy.linalg.cython_blas``. Importing it imports the whole ``scipy.linalg`` package, and with it SciPy's
-array-API layer and ``numpy.f2py``: about 0.2 s of a 0.8 s process that loads a model and predicts one row
-(``python -m bench.startup``). fastmlp never calls ``np.dot`` in compiled code: its products go through its own
-BLAS layer (:mod:`fastmlp._jit.blas`).
+``numba.np.arraymath``. That module checks once, at import, whether SciPy's BLAS is there (its ``np.convolve``
+and ``np.correlate`` use it when it is; ``np.dot`` and ``np.linalg`` check again when a call of them compiles),
+by importing ``scipy.linalg.cython_blas``. Importing it imports the whole ``scipy.linalg`` package, and with it
+SciPy's array-API layer and ``numpy.f2py``: about 0.2 s of a 0.8 s process that loads a model and predicts one
+row (``python -m bench.startup``). fastmlp's kernels use none of these: their products go through its own BLAS
+layer (:mod:`fastmlp._jit.blas`).
 
 :func:`import_arraymath` imports ``numba.np.arraymath`` with that check answered from the files SciPy installs
-instead of by importing them, and then restores Numba's own check, which Numba's ``np.dot`` and ``np.linalg``
-still call (and which then imports SciPy) when a user's compiled code needs them. The answer is the same unless
-the extension module exists but cannot be loaded, and then Numba's own check fails later, at the first compile of
-an ``np.dot``, as it would have at import.
+where it finds SciPy's BLAS among them (a wheel's layout), and by Numba's own check, which imports SciPy, where it
+does not (an editable or zipped SciPy, say); then it gives Numba its own check back. The answer differs from
+Numba's only where the extension module is there but cannot be loaded, and then ``np.dot`` still fails at its
+first compile, with Numba's error.
 """
 
 import importlib.machinery
@@ -36,6 +37,23 @@ def _scipy_cython_blas_installed():
     return False
 
 
+def _check_from_files(ensure_blas, check_int_width):
+    """Numba's ``ensure_blas``, answered from SciPy's files when they show its BLAS, else by ``ensure_blas`` itself.
+
+    Where the file is found, the integer-width check Numba runs after its import still runs (``check_int_width``,
+    which reads ``scipy.__config__``, a small module; None for a Numba without it).
+    """
+
+    def ensure_blas_from_files():
+        if not _scipy_cython_blas_installed():
+            ensure_blas()  # another layout, or no SciPy: Numba's own answer (ImportError where it is missing)
+            return
+        if check_int_width is not None:
+            check_int_width()
+
+    return ensure_blas_from_files
+
+
 def import_arraymath():
     """Import ``numba.np.arraymath`` without importing ``scipy.linalg``; a no-op when it is already imported.
 
@@ -53,14 +71,7 @@ def import_arraymath():
         return
     check_int_width = getattr(numba_linalg, "_check_lapack_int_width", None)
 
-    def ensure_blas_from_files():
-        # Numba's check, answered from the installed files: ImportError where SciPy's BLAS is missing, and the
-        # same refusal of a BLAS of the other integer width (which reads scipy.__config__, a small module).
-        if not _scipy_cython_blas_installed():
-            raise ImportError("scipy 0.16+ is required for linear algebra")
-        if check_int_width is not None:
-            check_int_width()
-
+    ensure_blas_from_files = _check_from_files(ensure_blas, check_int_width)
     numba_linalg.ensure_blas = ensure_blas_from_files
     try:
         import numba.np.arraymath as arraymath

@@ -169,13 +169,15 @@ def test_numbas_set_up_does_not_import_scipy_linalg():
     )
 
 
-def test_np_dot_in_a_users_own_numba_code_still_uses_the_blas():
+def test_a_users_own_numba_linear_algebra_still_works():
+    # np.convolve takes its BLAS path only where numba.np.arraymath's check found SciPy's BLAS at import.
     _run_fresh(
-        "import sys, numba, numpy as np, fastmlp\n"
-        "f = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "import numba, numpy as np, fastmlp\n"
+        "dot = numba.njit(lambda a, b: np.dot(a, b))\n"
+        "convolve = numba.njit(lambda a, b: np.convolve(a, b))\n"
         "a = np.arange(12.0).reshape(3, 4)\n"
-        "assert np.array_equal(f(a, a.T), a @ a.T)\n"
-        "assert 'scipy.linalg' in sys.modules\n"  # Numba's own check, restored, imported it for np.dot
+        "assert np.array_equal(dot(a, a.T), a @ a.T)\n"
+        "assert np.allclose(convolve(a[0], a[1]), np.convolve(a[0], a[1]))\n"
     )
 
 
@@ -189,9 +191,39 @@ def test_a_dense_array_is_not_sparse_without_importing_scipy_sparse():
     )
 
 
-def test_scipys_blas_is_found_from_its_files(monkeypatch):
+def test_scipys_blas_is_found_from_its_files(monkeypatch, tmp_path):
+    import importlib.machinery
+    import types
+
     from fastmlp import _numba_startup
 
+    assert _numba_startup._scipy_cython_blas_installed()  # this environment's SciPy wheel
+    fake = types.SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    monkeypatch.setattr(_numba_startup.importlib.util, "find_spec", lambda name: fake)
+    (tmp_path / "linalg").mkdir()
+    assert not _numba_startup._scipy_cython_blas_installed()  # a SciPy whose extensions live elsewhere
+    (tmp_path / "linalg" / ("cython_blas" + importlib.machinery.EXTENSION_SUFFIXES[0])).touch()
     assert _numba_startup._scipy_cython_blas_installed()
     monkeypatch.setattr(_numba_startup.importlib.util, "find_spec", lambda name: None)
-    assert not _numba_startup._scipy_cython_blas_installed()
+    assert not _numba_startup._scipy_cython_blas_installed()  # no SciPy
+
+
+@pytest.mark.parametrize("found", [True, False])
+def test_numbas_blas_check_is_answered_from_the_files_or_by_numba_itself(monkeypatch, found):
+    from fastmlp import _numba_startup
+
+    calls = []
+
+    def numbas_own_check():
+        calls.append("numba")
+        raise ImportError("scipy 0.16+ is required for linear algebra")
+
+    monkeypatch.setattr(_numba_startup, "_scipy_cython_blas_installed", lambda: found)
+    check = _numba_startup._check_from_files(numbas_own_check, lambda: calls.append("int width"))
+    if found:
+        check()
+        assert calls == ["int width"]
+    else:  # another layout, or no SciPy: Numba's own check decides, and its ImportError reaches Numba
+        with pytest.raises(ImportError, match="scipy"):
+            check()
+        assert calls == ["numba"]

@@ -23,7 +23,7 @@ import warnings
 
 import numba
 
-_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"
+_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
 
 _SAFE_FASTMATH = frozenset({"nsz", "arcp", "contract", "afn", "reassoc"})
 
@@ -91,11 +91,13 @@ def jit(func=None, *, inline=False):
 
 
 def subroutine_flags():
-    """Numba's compiler flags, with this policy's error model and fastmath, for a helper compiled during lowering.
+    """Numba's compiler flags for :mod:`fastmlp._jit.vecmath`'s scalar functions: this policy's error model, fastmath.
 
-    A helper compiled with ``context.compile_subroutine`` (as :mod:`fastmlp._jit.vecmath` compiles its functions)
-    does not inherit the calling kernel's options, and Numba's defaults differ from :data:`OPTIONS`: the Python
-    error model would make a division by zero raise.
+    A function compiled during lowering with ``context.compile_subroutine`` does not inherit the calling kernel's
+    options, and Numba's defaults differ from :data:`OPTIONS`: the Python error model would make a division by zero
+    raise. Only these two are set (no NRT, no bounds checks: the functions take and return scalars). Numba caches
+    such a function per process by its code and signature, not by these flags, which is right because both are
+    fixed at import.
     """
     from numba.core import compiler
 

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"
+_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

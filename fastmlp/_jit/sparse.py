@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"
+_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
 
 
 @jit(inline=True)

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "ae17e0d8cd3651240c58c9dea2d33bb97aad13b7cbd44990e6f7bdd3c802d0dd"
+_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
