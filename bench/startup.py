@@ -7,6 +7,9 @@ start-up, which is the same for every library. fastmlp is measured with a warm c
 sample, so every kernel is compiled). The peer is ``import torch`` with the same network as an
 ``nn.Sequential``. It is skipped when torch is not installed.
 
+The demo (``python -m fastmlp demo --quiet``: generate the spirals, train the linear model and the MLP, report)
+is timed the same way, as the first run a new user sees: ``DemoStart`` in asv, ``job="demo"`` here.
+
 ``measure_cold_start`` runs the same measurement without asv (the bench smoke test does not call ``timeraw_``
 benchmarks; ``tests/test_install.py`` calls this function), and ``compare`` runs the three variants by turns in one
 run, which is how the README's figures were measured::
@@ -14,6 +17,7 @@ run, which is how the README's figures were measured::
     python -m bench.startup --repeats 7                          # with this interpreter
     python -m bench.startup --python /path/to/venv/bin/python    # another one, e.g. a venv with torch and fastmlp
     python -m bench.startup --phases                             # where fastmlp's cold start goes, phase by phase
+    python -m bench.startup --demo --repeats 3                   # the demo's run, warm and empty cache by turns
 """
 
 import argparse
@@ -38,6 +42,19 @@ import fastmlp
 model = fastmlp.Model({list(SIZES)}, hidden="relu", output="softmax", seed=0)
 model.predict(np.ones((1, {SIZES[0]}), dtype=np.float32))
 """
+
+# The command line's own entry point, in process: what `python -m fastmlp demo --quiet` runs after its import. Its
+# summary line is kept off stdout, where asv's timeraw_ reads the time alone.
+_DEMO_STMT = """
+import contextlib, io
+import fastmlp.cli
+with contextlib.redirect_stdout(io.StringIO()):
+    status = fastmlp.cli.main(["demo", "--quiet"])
+if status:
+    raise SystemExit(f"the demo exited with status {status}")
+"""
+
+JOBS = ("predict", "demo")
 
 _TORCH_STMT = f"""
 import torch
@@ -72,9 +89,15 @@ def _setup_code(peer, cache_dir):
     return f"import os\nos.environ['NUMBA_CACHE_DIR'] = {str(cache_dir)!r}\n"
 
 
-def _statement(peer):
+def _statement(peer, job="predict"):
     if peer not in PEERS:
         raise ValueError(f"peer must be one of {PEERS}, got {peer!r}")
+    if job not in JOBS:
+        raise ValueError(f"job must be one of {JOBS}, got {job!r}")
+    if job == "demo":
+        if peer != "fastmlp":
+            raise ValueError("job='demo' is fastmlp's own demo: peer must be 'fastmlp'")
+        return _DEMO_STMT
     return _FASTMLP_STMT if peer == "fastmlp" else _TORCH_STMT
 
 
@@ -88,14 +111,14 @@ def _child_environ():
     return env
 
 
-def _run_once(peer, cache_dir, python, cwd):
+def _run_once(peer, cache_dir, python, cwd, job="predict"):
     """One fresh process: run the setup, then time the statement. Returns the seconds it took."""
     script = "\n".join(
         [
             _setup_code(peer, cache_dir),
             "import time as _time",
             "_start = _time.perf_counter()",
-            _statement(peer),
+            _statement(peer, job),
             "print(repr(_time.perf_counter() - _start))",
         ]
     )
@@ -112,12 +135,12 @@ def _last_line(script, python, cwd):
     return done.stdout.strip().splitlines()[-1]
 
 
-def _fill_cache(cache_dir, python=None, cwd=None):
+def _fill_cache(cache_dir, python=None, cwd=None, job="predict"):
     """Compile the kernels that the statement needs into ``cache_dir`` (one untimed cold start)."""
-    _run_once("fastmlp", cache_dir, python or sys.executable, cwd or cache_dir)
+    _run_once("fastmlp", cache_dir, python or sys.executable, cwd or cache_dir, job)
 
 
-def measure_cold_start(cache="warm", repeats=3, *, peer="fastmlp", python=None):
+def measure_cold_start(cache="warm", repeats=3, *, peer="fastmlp", python=None, job="predict"):
     """Median seconds of ``repeats`` fresh processes doing import + build W2's network + predict one row.
 
     Parameters
@@ -131,6 +154,8 @@ def measure_cold_start(cache="warm", repeats=3, *, peer="fastmlp", python=None):
     peer : {"fastmlp", "torch"}, default="fastmlp"
     python : str, optional
         The interpreter to run; the current one by default. It must have the peer installed.
+    job : {"predict", "demo"}, default="predict"
+        "demo" times fastmlp's demo (``python -m fastmlp demo --quiet``, import included) instead.
 
     Returns
     -------
@@ -141,14 +166,15 @@ def measure_cold_start(cache="warm", repeats=3, *, peer="fastmlp", python=None):
         raise ValueError(f"cache must be one of {CACHES}, got {cache!r}")
     if repeats < 1:
         raise ValueError(f"repeats must be >= 1, got {repeats!r}")
+    _statement(peer, job)  # refuses an unknown peer or job before any process starts
     python = python or sys.executable
     work = tempfile.mkdtemp(prefix="fastmlp-startup-")
     os.chmod(work, 0o700)  # the cache files are pickles: keep the directory private
     try:
         warm_dir = os.path.join(work, "numba-cache") if peer == "fastmlp" and cache == "warm" else None
         # The untimed first process fills the warm cache; in the other cases it warms the file cache only.
-        _run_once(peer, warm_dir, python, work)
-        times = [_run_once(peer, warm_dir, python, work) for _ in range(repeats)]
+        _run_once(peer, warm_dir, python, work, job)
+        times = [_run_once(peer, warm_dir, python, work, job) for _ in range(repeats)]
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return statistics.median(times)
@@ -193,6 +219,53 @@ class ColdStartTorch:
 
     def timeraw_import_build_predict(self):
         return _statement("torch")
+
+
+class DemoStart:
+    """fastmlp's demo in a fresh process (``python -m fastmlp demo --quiet``), with a warm and an empty cache.
+
+    With an empty cache this is a new user's first run: every kernel the demo needs is compiled.
+    """
+
+    params = list(CACHES)
+    param_names = ["cache"]
+    number = 1
+    repeat = (1, 3, 120.0)
+    warmup_time = 0
+    timeout = 1200
+
+    def setup(self, cache):
+        self.work = tempfile.mkdtemp(prefix="fastmlp-startup-")
+        os.chmod(self.work, 0o700)
+        self.cache_dir = None
+        if cache == "warm":
+            self.cache_dir = os.path.join(self.work, "numba-cache")
+            _fill_cache(self.cache_dir, cwd=self.work, job="demo")
+
+    def teardown(self, cache):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def timeraw_demo(self, cache):
+        return _statement("fastmlp", "demo"), _setup_code("fastmlp", self.cache_dir)
+
+
+def demo_first_run(repeats=3, python=None):
+    """The demo with a warm cache and with an empty one, taking turns: medians in seconds, and their ratio."""
+    python = python or sys.executable
+    work = tempfile.mkdtemp(prefix="fastmlp-startup-")
+    os.chmod(work, 0o700)
+    try:
+        warm_dir = os.path.join(work, "numba-cache")
+        _fill_cache(warm_dir, python, work, job="demo")
+        times = {"demo_warm_cache_s": [], "demo_empty_cache_s": []}
+        for _ in range(repeats):
+            times["demo_warm_cache_s"].append(_run_once("fastmlp", warm_dir, python, work, "demo"))
+            times["demo_empty_cache_s"].append(_run_once("fastmlp", None, python, work, "demo"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    results = {name: statistics.median(values) for name, values in times.items()}
+    results.update({f"{name}_all": values for name, values in times.items()})
+    return results
 
 
 def _can_import(python, module):
@@ -290,9 +363,18 @@ def main(argv=None):
     parser.add_argument(
         "--phases", action="store_true", help="time each phase of fastmlp's cold start instead (warm and empty cache)"
     )
+    parser.add_argument(
+        "--demo", action="store_true", help="time fastmlp's demo instead (warm and empty cache, taking turns)"
+    )
     args = parser.parse_args(argv)
+    if args.repeats < 1:
+        parser.error(f"--repeats must be >= 1, got {args.repeats}")
+    if args.phases and args.demo:
+        parser.error("choose one of --phases and --demo")
     if args.phases:
         results = {cache: phases(cache, args.repeats, args.python) for cache in CACHES}
+    elif args.demo:
+        results = demo_first_run(args.repeats, args.python)
     else:
         results = compare(args.repeats, args.python)
     print(json.dumps({"python": args.python, "repeats": args.repeats, **results}, indent=2))

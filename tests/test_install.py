@@ -441,6 +441,28 @@ def test_cold_start_measurement_runs(tmp_path):
     print(f"\ncold start, one sample each: {seconds}")
 
 
+@pytest.mark.slow  # the demo in fresh processes, the first compiling its kernels into an empty cache
+@pytest.mark.benchmark
+def test_demo_run_is_timed(tmp_path):
+    """``measure_cold_start(job="demo")`` times the demo's run, what asv's ``DemoStart`` times (warm cache here)."""
+    code = (
+        "import json\n"
+        "from bench.startup import measure_cold_start\n"
+        "print(json.dumps({'warm': measure_cold_start('warm', repeats=1, job='demo')}))\n"
+    )
+    seconds = _bench_json(code, "measure_cold_start(job='demo')")
+    assert 0 < seconds["warm"] < RUN_TIMEOUT, seconds
+
+
+def test_startup_refuses_an_unknown_job_before_starting_a_process():
+    from bench import startup
+
+    with pytest.raises(ValueError, match="job must be one of"):
+        startup.measure_cold_start("warm", job="train")
+    with pytest.raises(ValueError, match="peer must be 'fastmlp'"):
+        startup.measure_cold_start("warm", peer="torch", job="demo")
+
+
 def _bench_json(code, what):
     """Run ``code`` (which imports from bench/) in a fresh, clean process; return the JSON of its last line."""
     done = _check(

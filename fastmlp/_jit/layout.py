@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
+_KERNEL_SALT = "8bf8d9da952a547df875e874b50929b4db467ecf3bf3adb6dfb0d51d986cd6d0"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

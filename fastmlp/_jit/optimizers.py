@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
+_KERNEL_SALT = "8bf8d9da952a547df875e874b50929b4db467ecf3bf3adb6dfb0d51d986cd6d0"
 
 OPT_SGD = 0
 OPT_ADAM = 1

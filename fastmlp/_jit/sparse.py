@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
+_KERNEL_SALT = "8bf8d9da952a547df875e874b50929b4db467ecf3bf3adb6dfb0d51d986cd6d0"
 
 
 @jit(inline=True)

@@ -74,7 +74,7 @@ from numba.extending import intrinsic, overload, type_callable
 
 from ._config import jit, subroutine_flags
 
-_KERNEL_SALT = "298ddbd2347484563d34ea1e15fd2f6e3f5579774abc8e9a0d688b407dc5424b"
+_KERNEL_SALT = "8bf8d9da952a547df875e874b50929b4db467ecf3bf3adb6dfb0d51d986cd6d0"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
@@ -523,8 +523,8 @@ def _register_by_width(func, impls):
     every kernel that calls it; the call carries ``alwaysinline``, so LLVM puts the arithmetic in the caller's loop,
     which it then vectorises. An ``overload(..., inline="always")`` gives the same machine code, but Numba types,
     inlines and lowers the implementation's IR again at every call site (a loop of exp: 0.25 s to compile, against
-    0.14 s for a loop of multiplications), and the kernels have dozens of sites: the demo's first run took 0.93
-    times as long this way (``farm-bench``, 3 pairs).
+    0.14 s for a loop of multiplications), and the kernels have dozens of sites. Compiled once, they cut the demo's
+    first run to 0.69 and 0.93 of its time in two measurements (``farm-bench``, 4 and 3 pairs).
     """
 
     @type_callable(func)
