@@ -180,15 +180,14 @@ def measure_cold_start(cache="warm", repeats=3, *, peer="fastmlp", python=None, 
     return statistics.median(times)
 
 
-class ColdStart:
-    """fastmlp: ``import fastmlp`` + ``Model(W2 sizes)`` + ``predict`` of one row, in a fresh process."""
+class _FastmlpProcess:
+    """asv set-up shared by fastmlp's fresh-process benchmarks: a private work folder, and for "warm" a filled cache."""
 
     params = list(CACHES)
     param_names = ["cache"]
     number = 1
-    repeat = (3, 10, 60.0)
     warmup_time = 0
-    timeout = 600
+    job = "predict"
 
     def setup(self, cache):
         self.work = tempfile.mkdtemp(prefix="fastmlp-startup-")
@@ -196,10 +195,17 @@ class ColdStart:
         self.cache_dir = None
         if cache == "warm":
             self.cache_dir = os.path.join(self.work, "numba-cache")
-            _fill_cache(self.cache_dir, cwd=self.work)
+            _fill_cache(self.cache_dir, cwd=self.work, job=self.job)
 
     def teardown(self, cache):
         shutil.rmtree(self.work, ignore_errors=True)
+
+
+class ColdStart(_FastmlpProcess):
+    """fastmlp: ``import fastmlp`` + ``Model(W2 sizes)`` + ``predict`` of one row, in a fresh process."""
+
+    repeat = (3, 10, 60.0)
+    timeout = 600
 
     def timeraw_import_build_predict(self, cache):
         return _statement("fastmlp"), _setup_code("fastmlp", self.cache_dir)
@@ -221,29 +227,15 @@ class ColdStartTorch:
         return _statement("torch")
 
 
-class DemoStart:
+class DemoStart(_FastmlpProcess):
     """fastmlp's demo in a fresh process (``python -m fastmlp demo --quiet``), with a warm and an empty cache.
 
     With an empty cache this is a new user's first run: every kernel the demo needs is compiled.
     """
 
-    params = list(CACHES)
-    param_names = ["cache"]
-    number = 1
     repeat = (1, 3, 120.0)
-    warmup_time = 0
     timeout = 1200
-
-    def setup(self, cache):
-        self.work = tempfile.mkdtemp(prefix="fastmlp-startup-")
-        os.chmod(self.work, 0o700)
-        self.cache_dir = None
-        if cache == "warm":
-            self.cache_dir = os.path.join(self.work, "numba-cache")
-            _fill_cache(self.cache_dir, cwd=self.work, job="demo")
-
-    def teardown(self, cache):
-        shutil.rmtree(self.work, ignore_errors=True)
+    job = "demo"
 
     def timeraw_demo(self, cache):
         return _statement("fastmlp", "demo"), _setup_code("fastmlp", self.cache_dir)
