@@ -1,6 +1,7 @@
 """W4, the small full-batch workload: ms per epoch, and the share of it in the hidden activations.
 
-A 4-32-16-4 network (tanh, sigmoid or relu hidden layers, identity output, mse), 10,000 rows of float32, Adam,
+A 4-32-16-4 network (tanh, sigmoid or relu hidden layers, identity output, mse: ``--output`` softmax or sigmoid
+for four classes or four labels instead), 10,000 rows of float32, Adam,
 one batch of all 10,000 rows per epoch, no shuffling. Each process trains a warm-up epoch, then ``--epochs``
 epochs; the figure is the median of their compiled epoch times (``History.seconds``). It also times the hidden
 layers' activation passes alone (``add_bias_and_activate`` on the 10,000 x 32 and 10,000 x 16 blocks, then
@@ -15,6 +16,7 @@ fastmlp's row chunks and the BLAS both set to N), and the per-round speed-up is 
     python -m bench.w4                                   # the working tree
     python -m bench.w4 --against HEAD~8 --rounds 7       # against an earlier revision
     python -m bench.w4 --threads 2 --hidden tanh sigmoid --rounds 7   # 2 threads against 1
+    python -m bench.w4 --output softmax --hidden tanh --against HEAD~1  # a classifier's epoch
 """
 
 import argparse
@@ -38,11 +40,15 @@ from numba import njit
 import fastmlp as fm
 from fastmlp._jit import activations as act
 
-hidden, epochs, dtype = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+hidden, epochs, dtype, output = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 rng = np.random.default_rng(0)
 X = rng.normal(size=(10_000, 4)).astype(dtype)
 y = rng.normal(size=(10_000, 4)).astype(dtype)
-model = fm.Model([4, 32, 16, 4], hidden=hidden, output="identity", dtype=dtype, seed=0)
+if output == "softmax":  # four classes, from the same draws
+    y = y.argmax(axis=1)
+elif output == "sigmoid":  # four labels
+    y = (y > 0).astype(dtype)
+model = fm.Model([4, 32, 16, 4], hidden=hidden, output=output, dtype=dtype, seed=0)
 adam = fm.Adam()
 model.fit(X, y, epochs=2, batch_size=10_000, optimizer=adam, shuffle=False)
 start = time.perf_counter()
@@ -82,7 +88,7 @@ def _environment(tree, cache, threads=1):
     return env
 
 
-def run(tree, cache, hidden, epochs, dtype="float32", cpu=None, threads=1):
+def run(tree, cache, hidden, epochs, dtype="float32", cpu=None, threads=1, output="identity"):
     """One fresh process on ``tree``: ``{"epoch": s, "wall": s, "activation": s}`` (medians, seconds).
 
     ``threads`` sets fastmlp's and the BLAS's thread counts; with more than 1 (and no ``cpu``) the process is
@@ -97,7 +103,7 @@ def run(tree, cache, hidden, epochs, dtype="float32", cpu=None, threads=1):
             os.sched_setaffinity(0, cpus)
 
     result = subprocess.run(
-        [sys.executable, "-c", _CHILD, hidden, str(epochs), dtype],
+        [sys.executable, "-c", _CHILD, hidden, str(epochs), dtype, output],
         env=_environment(tree, cache, threads), cwd=tree, capture_output=True, text=True, check=True, preexec_fn=pin,
     )  # fmt: skip
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -116,6 +122,7 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=100, help="epochs per process (their median counts)")
     parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--output", default="identity", choices=["identity", "softmax", "sigmoid"])
     parser.add_argument("--cpu", type=int, default=None, help="pin every process to this CPU")
     parser.add_argument("--threads", type=int, default=None, help="alternate 1 thread and this many")
     args = parser.parse_args(argv)
@@ -133,15 +140,18 @@ def main(argv=None):
                            check=True, capture_output=True)  # fmt: skip
             sides["reference"] = (old, tmp / "cache-reference", 1)
         try:
-            print(f"W4 (4-32-16-4, 10,000 rows, {args.dtype}, Adam, full batch): medians over {args.rounds} "
+            print(f"W4 (4-32-16-4, 10,000 rows, {args.dtype}, {args.output} output, Adam, full batch): medians over "
+                  f"{args.rounds} "
                   f"alternating processes of each one's median epoch, {args.epochs} epochs each")  # fmt: skip
             for hidden in args.hidden:
                 results = {side: [] for side in sides}
                 for tree, cache, threads in sides.values():
-                    run(tree, cache, hidden, 2, args.dtype, args.cpu, threads)  # compile into this side's cache first
+                    run(tree, cache, hidden, 2, args.dtype, args.cpu, threads, args.output)  # fill this side's cache
                 for _ in range(args.rounds):
                     for side, (tree, cache, threads) in sides.items():
-                        results[side].append(run(tree, cache, hidden, args.epochs, args.dtype, args.cpu, threads))
+                        results[side].append(
+                            run(tree, cache, hidden, args.epochs, args.dtype, args.cpu, threads, args.output)
+                        )
                 for side, rows in results.items():
                     epoch = [r["epoch"] for r in rows]
                     activation = [r["activation"] for r in rows]

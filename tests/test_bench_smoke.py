@@ -83,6 +83,21 @@ def test_threads_script_runs(capsys):
     assert "mismatches 0/2" in result.stdout
 
 
+@pytest.mark.subprocess
+@pytest.mark.parametrize("output", ["softmax", "sigmoid"])
+def test_w4_script_trains_each_output(output, tmp_path):
+    import os
+    from pathlib import Path
+
+    from bench import w4
+
+    # The session's compile cache where it has one: the epoch kernels are the same for every output.
+    cache = os.environ.get("NUMBA_CACHE_DIR") or tmp_path
+    result = w4.run(Path(w4.ROOT), cache, "tanh", 2, output=output)
+    assert set(result) == {"epoch", "wall", "activation"}
+    assert all(value > 0 for value in result.values())
+
+
 def test_blas_script_measures_both_libraries(capsys):
     from bench import blas
 

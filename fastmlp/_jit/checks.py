@@ -4,7 +4,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "8bf8d9da952a547df875e874b50929b4db467ecf3bf3adb6dfb0d51d986cd6d0"
+_KERNEL_SALT = "6da4fd0f6e7d8fcf5bb2d36e8394c3e3c20f3456ccf829d9d51314c36510d190"
 
 
 @jit
