@@ -10,7 +10,7 @@ import numpy as np
 
 from ._config import jit
 
-_KERNEL_SALT = "6da4fd0f6e7d8fcf5bb2d36e8394c3e3c20f3456ccf829d9d51314c36510d190"
+_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
 
 OPT_SGD = 0
 OPT_ADAM = 1
@@ -60,25 +60,35 @@ def _adam_range(folded, lr, beta1, beta2, eps, correction1, correction2, grads, 
     """Adam over the whole of ``params`` (scikit-learn's form when ``folded``), the gradient as for ``_sgd_range``.
 
     Each parameter is first multiplied by ``decay`` (AdamW's decoupled decay; 1 for none), after its penalty
-    gradient is read.
+    gradient is read. Each step's scalars are worked out in float64, then the loop runs in the parameters' dtype, as
+    PyTorch's Adam and scikit-learn's (NumPy with Python scalars) do: float64 factors made float32 Adam convert every
+    element to float64 and back. The bias corrections are folded into two factors, so that an element costs one
+    square root and one division: with a division by each correction, float32 Adam took 3.4 ns a parameter (SGD 0.15).
     """
     cast = params.dtype.type
-    step_size = lr * math.sqrt(correction2) / correction1
+    b1, b2 = cast(beta1), cast(beta2)
+    keep1, keep2 = cast(1.0 - beta1), cast(1.0 - beta2)
+    eps, coef, decay = cast(eps), cast(coef), cast(decay)
+    if folded:  # p - lr sqrt(c2) / c1 * m / (sqrt(v) + eps)
+        step_size = cast(lr * math.sqrt(correction2) / correction1)
+        v_scale = cast(1.0)
+    else:  # p - lr / c1 * m / (sqrt(v) / sqrt(c2) + eps), as lr * m_hat / (sqrt(v_hat) + eps)
+        step_size = cast(lr / correction1)
+        v_scale = cast(1.0 / math.sqrt(correction2))
     for i in range(params.shape[0]):
         p = params[i]
-        g = cast(grads[i] + coef * p)
-        m = beta1 * m1[i] + (1.0 - beta1) * g
-        v = beta2 * m2[i] + (1.0 - beta2) * g * g
+        g = grads[i] + coef * p
+        m = b1 * m1[i] + keep1 * g
+        v = b2 * m2[i] + keep2 * g * g
         m1[i] = m
         m2[i] = v
-        # The branches do not depend on i: the compiler takes them out of the loop. The decayed weight is rounded
-        # to the parameters' dtype before the step, as a separate decay pass would store it.
+        # The branches do not depend on i: the compiler takes them out of the loop.
         if decay != 1.0:
-            p = cast(p * decay)
+            p = p * decay
         if folded:
             params[i] = p - step_size * m / (math.sqrt(v) + eps)
         else:
-            params[i] = p - lr * (m / correction1) / (math.sqrt(v / correction2) + eps)
+            params[i] = p - step_size * m / (math.sqrt(v) * v_scale + eps)
 
 
 @jit

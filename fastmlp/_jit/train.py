@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "6da4fd0f6e7d8fcf5bb2d36e8394c3e3c20f3456ccf829d9d51314c36510d190"
+_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
