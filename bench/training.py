@@ -3,7 +3,8 @@
 ``Epoch`` runs W1 (16-32-32-1, batch 32), W2 (784-256-128-10, batch 128) and W3 (1024-2048-2048-10, batch 512)
 with relu hidden layers on their full row counts. ``ActivationEpoch`` runs W1 and W2 with relu, tanh and sigmoid
 hidden layers on fewer rows, so that each asv sample stays well under a second; ``W4Epoch`` runs W4 (4-32-16-4,
-Adam, all 10,000 rows in one step per epoch, no shuffling) with each activation, in ms per epoch.
+Adam, all 10,000 rows in one step per epoch, no shuffling) with each activation, in ms per epoch, and
+``OutputEpoch`` the same network with each output (identity, sigmoid, softmax) in float32 and float64.
 """
 
 import time
@@ -117,3 +118,35 @@ class W4Epoch:
         return (time.perf_counter() - start) / W4_EPOCHS * 1e3
 
     track_ms_per_epoch.unit = "ms"
+
+
+class OutputEpoch:
+    """W4's network (tanh hidden layers, Adam, one full-batch step per epoch) with each output and loss, per dtype.
+
+    identity with mean squared error on W4's targets, sigmoid with binary cross-entropy on four labels, softmax
+    with cross-entropy on four classes, all drawn from the same normal values: the output layer's own passes (the
+    loss, its delta, the training metric) are what differs.
+    """
+
+    params = (["identity", "sigmoid", "softmax"], ["float32", "float64"])
+    param_names = ["output", "dtype"]
+    number = 1
+    repeat = (1, 10, 10.0)
+
+    def setup(self, output, dtype):
+        sizes, _, _, batch, _ = WORKLOADS["W4"]
+        self.batch = batch
+        self.model = fm.Model(sizes, hidden="tanh", output=output, dtype=dtype, seed=0)
+        X, Y = make_data("W4", rows("W4"), dtype=dtype)
+        self.X = X
+        self.y = {"identity": Y, "sigmoid": (Y > 0).astype(dtype), "softmax": Y.argmax(axis=1)}[output]
+        self.optimizer = fm.Adam(lr=ADAM["lr"], beta1=ADAM["beta1"], beta2=ADAM["beta2"], eps=ADAM["eps"])
+        self._fit(1)  # compile (or load from the cache) outside the timed region
+
+    def _fit(self, epochs):
+        return self.model.fit(self.X, self.y, epochs=epochs, batch_size=self.batch, optimizer=self.optimizer,
+                              shuffle=False)  # fmt: skip
+
+    def time_epochs(self, output, dtype):
+        """``W4_EPOCHS`` epochs in one ``fit``."""
+        self._fit(W4_EPOCHS)

@@ -530,6 +530,25 @@ def test_fit_leaves_the_callers_arrays_untouched(rng, shuffle):
     assert not np.array_equal(model.params, fm.Model([4, 9, 2], dtype="float32", seed=0).params)
 
 
+@pytest.mark.parametrize("batch_size", [70, 500])
+def test_a_full_batch_is_one_step_whatever_the_order(rng, batch_size):
+    # Every row in one batch: shuffle=True fits as shuffle=False does, bit for bit (no permutation is drawn or
+    # gathered), for every seed; smaller batches still take a new order each epoch.
+    X = rng.normal(size=(70, 4))
+    y = rng.normal(size=70)
+    fits = []
+    for shuffle, seed in ((False, 0), (True, 0), (True, 1)):
+        model = _model(sizes=(4, 6, 1))
+        model.fit(X, y, epochs=3, batch_size=batch_size, shuffle=shuffle, seed=seed, optimizer=fm.Adam(lr=0.01))
+        fits.append(model.params)
+    assert_array_equal(fits[1], fits[0])
+    assert_array_equal(fits[2], fits[0])
+    shuffled, ordered = _model(sizes=(4, 6, 1)), _model(sizes=(4, 6, 1))
+    shuffled.fit(X, y, epochs=3, batch_size=35, shuffle=True, seed=0, optimizer=fm.Adam(lr=0.01))
+    ordered.fit(X, y, epochs=3, batch_size=35, shuffle=False, optimizer=fm.Adam(lr=0.01))
+    assert not np.array_equal(shuffled.params, ordered.params)
+
+
 def test_float32_momentum_just_below_one_still_decays():
     # 0.99999999 is a valid momentum but rounds to 1.0 in float32; the update then uses the float32 just below 1.
     from fastmlp._jit import optimizers as kernel
