@@ -124,6 +124,27 @@ def test_extreme_logits_are_stable():
         assert np.isfinite(sig.gradients(X, [0.0, 1.0, 1.0]).flat).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_out", [2, 3, 4, 5, 11])
+def test_softmax_of_every_width_matches_numpy_in_place_or_not(dtype, n_out, rng):
+    # 2 to 4 outputs take a pass of their own, wider layers the general loops: both against NumPy, with logits where
+    # exp overflows or underflows, a NaN row, and written in place (as prediction does) or beside the logits.
+    from fastmlp._jit import activations
+
+    Z = (rng.normal(size=(37, n_out)) * 5).astype(dtype)
+    Z[0, 0], Z[1, :], Z[2, -1], Z[3, 1] = 1000, -1000, -1000, np.nan
+    expected = np.exp(Z.astype(np.float64) - Z.max(axis=1, keepdims=True))
+    expected /= expected.sum(axis=1, keepdims=True)
+    beside, in_place = np.empty_like(Z), Z.copy()
+    no_bias = np.zeros(0, dtype)
+    activations.add_bias_and_activate(activations.ACT_SOFTMAX, False, no_bias, Z.copy(), beside)
+    activations.add_bias_and_activate(activations.ACT_SOFTMAX, False, no_bias, in_place, in_place)
+    assert_array_equal(in_place, beside)
+    assert np.isnan(beside[3]).all() and np.isfinite(np.delete(beside, 3, axis=0)).all()
+    assert_allclose(np.delete(beside, 3, axis=0), np.delete(expected, 3, axis=0), rtol=1e-5 if dtype == np.float32
+                    else 1e-13, atol=1e-30)  # fmt: skip
+
+
 def test_tanh_and_sigmoid_saturate_without_overflow():
     model = fm.Model([1, 3, 1], hidden="tanh", dtype="float32", seed=0, bias=False)
     model.weights[0][...] = [[1.0, -1.0, 0.5]]

@@ -227,10 +227,12 @@ def test_cross_entropies_on_every_path(code, n_out, weighted, dtype):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_cross_entropy_with_soft_labels_and_vanishing_probabilities(dtype):
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_with_soft_labels_and_vanishing_probabilities(dtype, weighted):
     """Soft targets, and targets on classes whose probability rounds to 0 or is subnormal.
 
-    float64 reads the probabilities, falling back to the logits for such rows.
+    The loss reads the probabilities (in one flat loop when the rows weigh the same, else row by row), falling back
+    to the logits for such rows.
     """
     rng = np.random.default_rng(5)
     m, n = 64, 5
@@ -240,7 +242,7 @@ def test_cross_entropy_with_soft_labels_and_vanishing_probabilities(dtype):
     Z[2] = [0, -700, 0, 0, 0]  # float64: normal, tiny
     Y = rng.dirichlet(np.ones(n), size=m).astype(dtype)
     Y[:3] = np.eye(n, dtype=dtype)[1]
-    w = (rng.random(m) + 0.5).astype(dtype)
+    w = (rng.random(m) + 0.5).astype(dtype) if weighted else np.full(m, 0.7, dtype)
     A = np.empty_like(Z)
     activations.add_bias_and_activate(activations.ACT_SOFTMAX, False, Z[0, :0].copy(), Z, A)
     total = losses.loss_sum(CE, Z, A, Y, w)

@@ -16,7 +16,7 @@ from .blas import gemm
 from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
+_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
 
 
 @jit

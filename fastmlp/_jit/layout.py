@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
+_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

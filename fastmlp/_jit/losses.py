@@ -21,7 +21,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
+_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
@@ -149,19 +149,32 @@ def loss_sum(code, Z, A, Y, w):
                     row = vecmath.add_reassociable(row, _binary_crossentropy(Z[i, j], Y[i, j]))
                 total += w[i] * row
         return total
+    # The loss is read from the softmax already computed: log-sum-exp(z) - z_j is -log(a_j), as accurate as a is (a
+    # few units of 1e-16 in float64 and 1e-7 in float32, of the loss or absolute, whichever is larger), for one log
+    # per element in the dtype instead of an exp per output and a log per row (float64, a 200 x 10 batch: 21.5 ->
+    # 3.3 us; float32, 1,680 x 4: 55 -> 17 us row by row, 7 us in the flat loop). A probability that is subnormal or
+    # 0 has lost its relative accuracy: its row takes the logits.
     smallest_accurate = _SMALLEST_NORMAL_64 if A.itemsize == 8 else _SMALLEST_NORMAL_32
+    if _all_equal(w):
+        # One flat loop over every element, vectorised however narrow the layer, the common weight applied once.
+        # Any inaccurate target probability sends the whole batch to the rows below.
+        a = flat_view(A)
+        y = flat_view(Y)
+        inaccurate = 0
+        for t in range(a.shape[0]):
+            target = y[t] != 0
+            inaccurate += 1 if target & (a[t] < smallest_accurate) else 0
+            total = vecmath.add_reassociable(total, -y[t] * vecmath.log(a[t]) if target else y[t])
+        if inaccurate == 0:
+            return total * w[0]
+        total = 0.0
     for i in range(m):
-        # The row's loss is read from the softmax already computed: log-sum-exp(z) - z_j is -log(a_j), as accurate
-        # as a is (a few units of 1e-16 in float64 and 1e-7 in float32, of the loss or absolute, whichever is
-        # larger), for one log per target class instead of an exp per output (float64, a 200 x 10 batch: 21.5 ->
-        # 3.3 us; float32, 1,680 x 4: 55 -> 17 us). A probability that is subnormal or 0 has lost its relative
-        # accuracy: that row takes the logits.
         row = 0.0
         exact = True
         for j in range(n):
             y = Y[i, j]
             if y != 0:
-                a = float(A[i, j])
+                a = A[i, j]
                 if a < smallest_accurate:
                     exact = False
                 row += y * -vecmath.log(a)

@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
+_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

@@ -74,7 +74,7 @@ from numba.extending import intrinsic, overload, type_callable
 
 from ._config import jit, subroutine_flags
 
-_KERNEL_SALT = "02b4aed8c66bf1e1d5b5048480c1a5866120f5b59d6b9903bcd61dafdba864f6"
+_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
