@@ -104,7 +104,8 @@ def run(tree, cache, hidden, epochs, dtype="float32", cpu=None, threads=1, outpu
 
     result = subprocess.run(
         [sys.executable, "-c", _CHILD, hidden, str(epochs), dtype, output],
-        env=_environment(tree, cache, threads), cwd=tree, capture_output=True, text=True, check=True, preexec_fn=pin,
+        env=_environment(tree, cache, threads), cwd=tree, capture_output=True, text=True, check=True,
+        preexec_fn=pin if cpus else None,  # none unless pinning: a preexec_fn makes subprocess fork this process
     )  # fmt: skip
     return json.loads(result.stdout.strip().splitlines()[-1])
 

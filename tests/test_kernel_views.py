@@ -8,7 +8,7 @@ import pytest
 from numba import njit
 from numpy.testing import assert_array_equal
 
-from fastmlp._jit.layout import _flat_header, _matrix_header, flat_view, matrix_view
+from fastmlp._jit.layout import _flat_header, _matrix_header, flat_view, matrix_view, unowned
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -78,3 +78,55 @@ def test_kernels_cannot_write_through_a_view_of_a_read_only_buffer():
     with pytest.raises(numba.core.errors.TypingError, match="read-only|readonly|Cannot modify"):
         _write_first(matrix)
     assert matrix[0, 0] == 0.0
+
+
+@njit
+def _through_unowned(buf, pair):
+    # The aliases, and views of them, write to the arguments' memory; nothing of them leaves the call.
+    alias = unowned(buf)
+    first, second = unowned(pair)
+    matrix_view(alias, 2, 2, 3)[1, 0] = 7.0
+    flat_view(first)[3] = 8.0
+    second[0] = 9
+    return alias.shape[0] + first.shape[0] * 10 + second.shape[0] * 100
+
+
+def test_unowned_aliases_write_to_their_arguments():
+    buf = np.zeros(10)
+    first, second = np.zeros((2, 2)), np.zeros(3, np.int64)
+    assert _through_unowned(buf, (first, second)) == 10 + 20 + 300
+    assert buf[5] == 7.0 and first[1, 1] == 8.0 and second[0] == 9
+    assert buf.sum() == 7.0 and first.sum() == 8.0 and second.sum() == 9
+
+
+def test_kernels_leave_their_arguments_references_and_the_runtime_balanced(rng):
+    # The kernels work on aliases without owners: a fit and a prediction must neither take nor drop a reference
+    # to the arrays they get, and every runtime allocation is freed.
+    import sys
+
+    from numba.core.runtime import rtsys
+
+    import fastmlp as fm
+
+    model = fm.Model([5, 8, 3], hidden="tanh", output="softmax", dtype="float64", seed=0)
+    X = rng.normal(size=(40, 5))
+    y = rng.integers(0, 3, 40)
+    model.fit(X, y, epochs=1, batch_size=8)  # compile first
+    params = model.params
+    before = (sys.getrefcount(params), sys.getrefcount(X))
+    memsys = pytest.importorskip("numba.core.runtime._nrt_python")
+    was_enabled = memsys.memsys_stats_enabled()
+    memsys.memsys_enable_stats()
+    try:
+        stats = rtsys.get_allocation_stats()
+        model.fit(X, y, epochs=3, batch_size=8, optimizer=fm.Adam(lr=0.01))
+        model.predict(X[:1])
+        model.predict(X)
+        model.gradients(X, y)
+        after = rtsys.get_allocation_stats()
+    finally:
+        if not was_enabled:
+            memsys.memsys_disable_stats()
+    assert (sys.getrefcount(params), sys.getrefcount(X)) == before
+    assert after.alloc - stats.alloc == after.free - stats.free
+    assert after.mi_alloc - stats.mi_alloc == after.mi_free - stats.mi_free

@@ -13,10 +13,10 @@ The input layer's ``E_0`` is never needed, so it is never computed.
 from ._config import jit
 from .activations import NARROW_WIDTH, multiply_by_derivative
 from .blas import gemm
-from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
+from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 
-_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
+_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
 
 
 @jit
@@ -183,5 +183,8 @@ def backward(X, Y, w, params, net, loss_code, use_bias, zs, acts, dlts, grads, w
     float
         The loss J over the batch, at the parameters used by the forward pass.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    X, Y, w, params, zs, acts, dlts, grads, wt = unowned((X, Y, w, params, zs, acts, dlts, grads, wt))
+    net = unowned(net)
     w_sum = weight_sum(w)
     return backward_sum(X, Y, w, 1.0 / w_sum, params, net, loss_code, use_bias, zs, acts, dlts, grads, wt, 0.0) / w_sum

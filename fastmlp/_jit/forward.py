@@ -5,9 +5,9 @@ from ._config import jit
 from .activations import add_bias_and_activate
 from .blas import gemm
 from .checks import all_finite
-from .layout import bias_view, flat_view, layer_view, weight_view
+from .layout import bias_view, flat_view, layer_view, unowned, weight_view
 
-_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
+_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
 
 
 @jit(inline=True)
@@ -40,6 +40,9 @@ def forward(X, params, net, use_bias, zs, acts):
     -----
     Unchecked preconditions: shapes agree with ``sizes``, all float arrays share one dtype, and ``X`` is finite.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    X, params, zs, acts = unowned((X, params, zs, acts))
+    net = unowned(net)
     sizes, woff, boff, aoff, codes = net
     m = X.shape[0]
     n_layers = sizes.shape[0] - 1
@@ -118,6 +121,9 @@ def predict_into(X, params, net, use_bias, acts, out, check_input):
     -----
     The workspace belongs to the caller: two threads must not share one (each call writes all of it).
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    X, params, acts, out = unowned((X, params, acts, out))
+    net = unowned(net)
     if check_input and not all_finite(flat_view(X)):
         return INPUT_NOT_FINITE
     sizes, woff, boff, aoff, codes = net

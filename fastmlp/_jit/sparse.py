@@ -16,11 +16,11 @@ from .backward import (
 )
 from .checks import all_finite
 from .forward import OUTPUT_NOT_FINITE, PREDICTED, forward, predict_into
-from .layout import bias_view, flat_view, layer_view, matrix_view, weight_view
+from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weight_view
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
+_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
 
 
 @jit(inline=True)
@@ -93,6 +93,9 @@ def sparse_forward(csr, rows, params, net, subnet, use_bias, zs, acts):
     subnet : tuple of ndarray of int64
         ``net`` without its first layer (its ``aoff`` shifted to start at 0); unused for a one-layer network.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    rows, params, zs, acts = unowned((rows, params, zs, acts))
+    csr, net, subnet = unowned(csr), unowned(net), unowned(subnet)
     data, indices, indptr = csr
     sizes, woff, boff, aoff, codes = net
     m = rows.shape[0]
@@ -113,6 +116,9 @@ def sparse_backward(csr, rows, Y, w, params, net, subnet, loss_code, use_bias, z
     entries: that block of ``grads`` must be zero on entry, and is added to (only on the rows the batch's entries
     name). ``grads`` and ``dlts`` are modified in place.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    rows, Y, w, params, zs, acts, dlts, grads, wt = unowned((rows, Y, w, params, zs, acts, dlts, grads, wt))
+    csr, net, subnet = unowned(csr), unowned(net), unowned(subnet)
     data, indices, indptr = csr
     sizes, woff, boff, aoff, codes = net
     m = rows.shape[0]
@@ -145,6 +151,9 @@ def sparse_predict_into(csr, rows, params, net, subnet, use_bias, first, hidden,
     ``check_first`` has ``predict_into`` check the first layer's activations for NaN and infinity. (An argument,
     not a literal: a literal would compile ``predict_into`` a second time.)
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    rows, params, first, hidden, out = unowned((rows, params, first, hidden, out))
+    csr, net, subnet = unowned(csr), unowned(net), unowned(subnet)
     data, indices, indptr = csr
     sizes, woff, boff, aoff, codes = net
     m = rows.shape[0]
@@ -171,6 +180,10 @@ def train_epoch_sparse(
     in ``batch`` is not used, since the rows are read in place through ``order``; ``accumulators`` is the pair
     ``(metric_acc, norms_acc)``.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    Y, w, order, hyper, step = unowned((Y, w, order, hyper, step))
+    csr, net, subnet, vectors = unowned(csr), unowned(net), unowned(subnet), unowned(vectors)
+    workspace, batch, accumulators = unowned(workspace), unowned(batch), unowned(accumulators)
     metric_acc, norms_acc = accumulators
     sizes, aoff = net[0], net[3]
     params = vectors[0]

@@ -5,11 +5,11 @@ import math
 from ._config import jit
 from .backward import backward_sum, weight_square_sum
 from .forward import forward
-from .layout import layer_view, matrix_view
+from .layout import layer_view, matrix_view, unowned
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "bcf9b5144c2fd147fa88405ce69d77f025fdcec439998a7939c470a3f676363f"
+_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class
@@ -265,6 +265,9 @@ def train_epoch(
     Unchecked preconditions: every index in ``order`` is a valid row; weights are >= 0; workspaces are large
     enough. A batch whose weights are all 0 contributes nothing and makes no step.
     """
+    # Aliases without their owners: the views of every step take no references (see layout.unowned).
+    X, Y, w, order, hyper, step, metric_acc, norms_acc = unowned((X, Y, w, order, hyper, step, metric_acc, norms_acc))
+    net, vectors, workspace, batch = unowned(net), unowned(vectors), unowned(workspace), unowned(batch)
     params, grads = vectors[0], vectors[1]
     n = order.shape[0]
     total = 0.0
@@ -333,6 +336,9 @@ def chunk_gradient(
     float
         ``sum_i w_i loss_i`` over the chunk.
     """
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    X, Y, w, rows, params, grads, metric_acc = unowned((X, Y, w, rows, params, grads, metric_acc))
+    net, workspace, batch = unowned(net), unowned(workspace), unowned(batch)
     Xb, Yb, w_chunk = batch_rows(X, Y, w, rows, batch)
     return batch_gradient(Xb, Yb, w_chunk, scale, params, net, loss_code, use_bias, workspace, grads, metric_code,
                           metric_acc)  # fmt: skip
@@ -350,5 +356,8 @@ def add_parts(grads, parts):
 @jit
 def chunked_step(loss, batch_weight, parts, net, opt_code, hyper, vectors, step, record_norms, norms_acc):
     """Add the other chunks' gradients ``parts`` into ``vectors[1]``, then :func:`penalty_and_step`."""
+    # Aliases without their owners: views of them take no references (see layout.unowned).
+    hyper, step, norms_acc = unowned((hyper, step, norms_acc))
+    parts, net, vectors = unowned(parts), unowned(net), unowned(vectors)
     add_parts(vectors[1], parts)
     return penalty_and_step(loss, batch_weight, net, opt_code, hyper, vectors, step, record_norms, norms_acc)
