@@ -7,7 +7,7 @@ from .blas import gemm
 from .checks import all_finite
 from .layout import bias_view, flat_view, layer_view, unowned, weight_view
 
-_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
+_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
 
 
 @jit(inline=True)

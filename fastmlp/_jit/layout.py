@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
+_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -21,7 +21,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
+_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1
@@ -182,10 +182,10 @@ def loss_sum(code, Z, A, Y, w):
             total += w[i] * row
             continue
         # The log-sum-exp of the row, its maximum subtracted so that every exp lies in (0, 1].
-        z_max = float(Z[i, 0])
+        z_max = Z[i, 0]
         for j in range(1, n):
             if Z[i, j] > z_max:
-                z_max = float(Z[i, j])
+                z_max = Z[i, j]
         exp_sum = 0.0
         for j in range(n):
             exp_sum = vecmath.add_reassociable(exp_sum, vecmath.exp(Z[i, j] - z_max))

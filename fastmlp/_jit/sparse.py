@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weig
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "0968c99a7f37970ff54403f5dacdbcb38f2dbf41f2a956a7f859d7222d8f91e5"
+_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
 
 
 @jit(inline=True)
