@@ -747,8 +747,9 @@ class Model:
             :class:`~fastmlp.SGD` (the default, lr 0.01), :class:`~fastmlp.Adam` or :class:`~fastmlp.AdamW`, with
             the learning-rate schedule set on the optimizer. Each fit starts from a fresh optimizer state.
         shuffle : bool or callable, default=True
-            Visit the rows in a new random order each epoch (from the fit's generator). A batch of every row
-            (``batch_size >= n_samples``) is one step whatever the order, so such epochs are not shuffled. A
+            Visit the rows in a new random order each epoch (from the fit's generator). A batch of every training
+            row (``batch_size`` at least the rows left after any validation split) is one step whatever the order,
+            so such epochs are not shuffled and draw nothing from the generator. A
             callable ``shuffle(epoch, n_rows)`` gives each epoch's order itself (0-based epoch): a permutation of
             ``range(n_rows)``, checked, for a curriculum or another library's order.
         validation : tuple (X_val, y_val), optional

@@ -110,7 +110,8 @@ def test_extreme_logits_are_stable():
         p = model.predict(X)
         assert np.isfinite(p).all()
         assert_allclose(p, [[1, 0], [0, 1], [0.5, 0.5]])
-        # Cross-entropy from the logits: exactly 0 for the confident right answer, 2000 for the confident wrong one.
+        # Cross-entropy stays exact where a probability rounds to 1 or 0: exactly 0 for the confident right answer,
+        # 2000 (from the logits) for the confident wrong one.
         assert model.loss(X[:1], [0]) == 0.0
         assert_allclose(model.loss(X[:1], [1]), 2000.0, rtol=1e-6)
 

@@ -240,8 +240,9 @@ def test_cross_entropy_with_soft_labels_and_vanishing_probabilities(dtype, weigh
     Z[0] = [0, -800, 0, 0, 0]  # a target probability of 0 in both dtypes
     Z[1] = [0, -720, 0, 0, 0]  # float64: subnormal
     Z[2] = [0, -700, 0, 0, 0]  # float64: normal, tiny
+    Z[3] = [0, -95, 0, 0, 0]  # float32: subnormal (float64: normal)
     Y = rng.dirichlet(np.ones(n), size=m).astype(dtype)
-    Y[:3] = np.eye(n, dtype=dtype)[1]
+    Y[:4] = np.eye(n, dtype=dtype)[1]
     w = (rng.random(m) + 0.5).astype(dtype) if weighted else np.full(m, 0.7, dtype)
     A = np.empty_like(Z)
     activations.add_bias_and_activate(activations.ACT_SOFTMAX, False, Z[0, :0].copy(), Z, A)

@@ -8,7 +8,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 ACT_IDENTITY = 0
 ACT_SIGMOID = 1
@@ -153,7 +153,7 @@ def add_bias_and_activate(code, use_bias, b, Z, A):
         # Three passes, so that the exps run in one flat loop of their own (vectorised, however narrow the layer;
         # a loop that also sums them is not): subtract each row's maximum, which keeps every exp in (0, 1], take
         # the exps, then divide each row by its sum.
-        if n <= 4:
+        if 2 <= n <= 4:
             _softmax_narrow(Z, A)
             return
         for i in range(m):

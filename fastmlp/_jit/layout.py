@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):
@@ -75,6 +75,7 @@ def _flat_header(typingctx, matrix):
 
 
 def _unowned_codegen(context, builder, array_type, value):
+    # No impl_ret_*: with a NULL owner, Numba's reference counting of the alias does nothing.
     source = make_array(array_type)(context, builder, value)
     alias = make_array(array_type)(context, builder)
     populate_array(
@@ -91,7 +92,9 @@ def unowned(typingctx, arrays):
     atomic subtract on the array's owner each time: in a training step of W1's network, some 180 of them took a
     quarter of the step. A kernel's arguments stay alive for the whole call (their Python caller holds them), so a
     kernel may work on such aliases instead, provided that none of them, nor any view of them, leaves the call:
-    an array returned to Python without its owner would not keep its memory alive.
+    an array returned to Python without its owner would not keep its memory alive. Only kernels called from Python
+    (or as compiled functions of their own) take aliases: in a function that Numba inlines, the caller's last
+    reference to an array it made could be dropped right after the alias is taken.
     """
     if isinstance(arrays, types.Array):
 

@@ -3,7 +3,7 @@
 Each output activation comes with the loss whose gradient makes the output delta simply ``A - Y``:
 
 =========  ====================  ===================================================
-output     loss                  per-row loss, from the logits z of the output layer
+output     loss                  per-row loss, z the logits of the output layer
 =========  ====================  ===================================================
 identity   mean squared error    ``1/2 * sum_j (a_j - y_j)**2``
 sigmoid    binary cross-entropy  ``sum_j max(z_j, 0) - z_j*y_j + log(1 + exp(-|z_j|))``
@@ -21,7 +21,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1

@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weig
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 
 @jit(inline=True)

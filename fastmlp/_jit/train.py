@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view, unowned
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

@@ -74,7 +74,7 @@ from numba.extending import intrinsic, overload, type_callable
 
 from ._config import jit, subroutine_flags
 
-_KERNEL_SALT = "cab563ee5ffb3b8e80bb1a25559c07b60bd2931562fe836b5f3c54012170546e"
+_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
