@@ -9,7 +9,7 @@ from .layout import layer_view, matrix_view, unowned
 from .losses import weight_sum
 from .optimizers import HYPER_ALPHA, optimizer_step
 
-_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
+_KERNEL_SALT = "2e0c0a3b9e4c6a2edfb81f04f7587821adfdf140a58141806bb887f16816f01f"
 
 # What the epoch accumulates for the training metric (the batch outputs before each update, as Keras does).
 METRIC_ACCURACY_ARGMAX = 0  # softmax: weighted count of rows whose largest output is the target's class

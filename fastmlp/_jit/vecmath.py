@@ -74,7 +74,7 @@ from numba.extending import intrinsic, overload, type_callable
 
 from ._config import jit, subroutine_flags
 
-_KERNEL_SALT = "af27553cddaa886d6a8792616876716d972cbb548d8f2465bac8932247c8dc8f"
+_KERNEL_SALT = "2e0c0a3b9e4c6a2edfb81f04f7587821adfdf140a58141806bb887f16816f01f"
 
 # Codes for evaluate(): which function to apply.
 FN_EXP = 0
