@@ -4,6 +4,7 @@ import importlib
 import inspect
 import itertools
 
+import numpy as np
 import pytest
 
 SUITES = ["bench.kernels", "bench.training", "bench.accuracy"]
@@ -116,3 +117,35 @@ def test_step_profile_times_every_component(sizes):
     names = [name for name, _ in results]
     assert names[0] == "forward" and names[-1].startswith("whole step") and "SGD update" in names
     assert all(micros > 0 for _, micros in results)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("transpose", [False, True])
+@pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
+def test_blocked_product_matches_numpy(dtype, transpose, beta):
+    # bench.smallgemm's timings compare its kernel with the BLAS; they mean something only if its answers are right,
+    # at every column tail (two vectors, one, a quarter, single lanes) and row tail (fewer than 8 or 4 rows).
+    from bench.smallgemm import blocked_product
+
+    rng = np.random.default_rng(3)
+    tolerance = 1e-5 if dtype == "float32" else 1e-13
+    for m, k, n in [(1, 1, 1), (7, 3, 5), (9, 8, 33), (300, 5, 47), (13, 17, 64), (513, 2, 20)]:
+        A = rng.standard_normal((m, k)).astype(dtype)
+        B = rng.standard_normal((m, n) if transpose else (k, n)).astype(dtype)
+        C0 = rng.standard_normal((k, n) if transpose else (m, n)).astype(dtype)
+        if beta == 0.0:
+            C0[0, 0] = np.nan  # ignored, as BLAS ignores C when beta is 0
+        C = C0.copy()
+        blocked_product(A, transpose, B, 0.75, beta, C)
+        exact = 0.75 * ((A.T if transpose else A).astype(np.float64) @ B) + beta * np.nan_to_num(C0.astype(np.float64))
+        assert np.abs(C - exact).max() <= tolerance * np.abs(exact).max(), (m, k, n)
+
+
+def test_smallgemm_script_times_both(capsys):
+    from bench import smallgemm
+
+    results = smallgemm.measure(shapes=smallgemm.SHAPES[:1], dtypes=("float32",), rounds=1, seconds=0.0005)
+    ((blas, blocked, error),) = results.values()
+    assert blas > 0 and blocked > 0 and error < 1e-5
+    smallgemm.main(["--quick"])
+    assert "blocked/BLAS" in capsys.readouterr().out
