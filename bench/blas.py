@@ -1,12 +1,13 @@
 """The BLAS behind fastmlp's kernels against NumPy's, at the training workloads' matrix-product shapes.
 
 fastmlp's kernels call ``cblas_sgemm`` through :mod:`fastmlp._jit.blas`: OpenBLAS from the ``scipy-openblas32``
-wheel, or MKL when installed (``FASTMLP_BLAS`` chooses); NumPy calls its own OpenBLAS. This prints, per shape and
-product (the forward ``A @ W``, the weight gradient ``A.T @ D`` and the input delta ``D @ W.T``, each with its
-transposed operand read in place), the median time through each, measured in turn in one process on one thread
-(``bench/__init__.py`` sets the thread variables before NumPy loads; ``FASTMLP_BENCH_THREADS`` changes it)::
+wheel, or MKL when installed on a processor that is not AMD's (``FASTMLP_BLAS`` chooses); NumPy calls its own
+OpenBLAS. This prints, per shape and product (the forward ``A @ W``, the weight gradient ``A.T @ D`` and the input
+delta ``D @ W.T``, each with its transposed operand read in place), the median time through each, measured in turn
+in one process on one thread (``bench/__init__.py`` sets the thread variables before NumPy loads;
+``FASTMLP_BENCH_THREADS`` changes it)::
 
-    python -m bench.blas                      # the library fastmlp picked (MKL when installed)
+    python -m bench.blas                      # the library fastmlp picked
     FASTMLP_BLAS=openblas python -m bench.blas
 """
 

@@ -52,7 +52,8 @@ def blas_info():
     -------
     dict
         ``library``: ``"openblas"`` or ``"mkl"``; ``path``: the library file; ``version``: its version string;
-        ``requested``: the ``FASTMLP_BLAS`` setting it was chosen by (``"auto"`` unless set).
+        ``requested``: the ``FASTMLP_BLAS`` setting it was chosen by (``"auto"`` unless set); ``note``, only when
+        ``auto`` passed over an installed MKL (on AMD processors, where MKL ran fastmlp's networks slower).
     """
     return _blas_info()
 

@@ -128,6 +128,29 @@ def test_fastmlp_blas_openblas_is_honoured():
     assert result.stdout.strip() == "openblas"
 
 
+@pytest.mark.parametrize(
+    ("cpu", "amd"),
+    [("znver4", True), ("znver1", True), ("bdver2", True), ("btver2", True), ("amdfam10", True), ("k8-sse3", True),
+     ("skylake-avx512", False), ("sapphirerapids", False), ("haswell", False), ("generic", False)],
+)  # fmt: skip
+def test_cpu_is_amd_reads_llvms_processor_names(cpu, amd):
+    from fastmlp._jit.blas import cpu_is_amd
+
+    assert cpu_is_amd(cpu) is amd
+
+
+@pytest.mark.subprocess
+def test_auto_chooses_mkl_only_where_it_is_installed_and_the_processor_is_not_amds():
+    from fastmlp._jit.blas import cpu_is_amd
+
+    code = "import fastmlp; info = fastmlp.blas_info(); print(info['library'], 'note' in info)"
+    result = _run(code, FASTMLP_BLAS="auto")
+    assert result.returncode == 0, result.stderr
+    passed_over = _mkl_installed() and cpu_is_amd()
+    expected = "mkl" if _mkl_installed() and not cpu_is_amd() else "openblas"
+    assert result.stdout.split() == [expected, str(passed_over)]
+
+
 @pytest.mark.subprocess
 def test_fastmlp_blas_mkl_without_mkl_is_a_clear_error_or_mkl():
     result = _run("import fastmlp; print(fastmlp.blas_info()['library'])", FASTMLP_BLAS="mkl")

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "2e0c0a3b9e4c6a2edfb81f04f7587821adfdf140a58141806bb887f16816f01f"
+_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

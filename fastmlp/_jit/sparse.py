@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weig
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "2e0c0a3b9e4c6a2edfb81f04f7587821adfdf140a58141806bb887f16816f01f"
+_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
 
 
 @jit(inline=True)

@@ -33,7 +33,10 @@ def _installation():
 
     blas = blas_info()
     requested = blas["requested"]
-    how = "FASTMLP_BLAS=" + requested if requested != "auto" else "auto: MKL when installed, else OpenBLAS"
+    if requested != "auto":
+        how = "FASTMLP_BLAS=" + requested
+    else:
+        how = "auto: " + blas.get("note", "MKL when installed, except on AMD processors; else OpenBLAS")
     return [
         ("fastmlp", __version__),
         ("python", platform.python_version()),
