@@ -3,19 +3,23 @@
 Where a product is small, a call into the BLAS (its checks, its choice of kernel, its packing of operands) can
 cost more than the arithmetic, and a kernel written for the shape could win. This module holds such a kernel and
 times it against :func:`fastmlp._jit.blas.gemm` at the shapes fastmlp's training runs: the products of W1's
-16-32-32-1 net on batches of 32 rows and of W4's 4-32-16-4 net on the 1,680-row blocks a 10,000-row batch is
-trained in (``fastmlp._jit.train.tile_rows``), and, for contrast, on all 10,000 rows at once::
+16-32-32-1 net on batches of 32 rows and of W4's 4-32-16-4 net on the blocks of rows a 10,000-row batch is trained in
+(``fastmlp._jit.train.tile_rows``: 1,680 rows in float32, 840 in float64), and, for contrast, on all 10,000 rows at
+once::
 
     python -m bench.smallgemm              # float32 and float64, one thread
     python -m bench.smallgemm --quick      # fewer shapes and repeats
 
 The kernel: ``C <- alpha * op(A) @ B + beta * C`` for ``op(A) = A`` or ``A.T``, all three row-major. Each of up to
 eight rows of ``C`` keeps one or two vectors of its columns in registers (LLVM vector values, the ``Vector`` type
-below) while the rows of ``B`` stream past, each loaded once for all eight; 8 accumulators, 16 or 8 lanes each
-(64-byte vectors with AVX-512, else 32-byte). A product over many rows (``A.T @ D``) is taken in blocks of 256.
+below) while the rows of ``B`` stream past, each loaded once for all eight: 8 accumulators of 64 bytes (16 float32
+or 8 float64 lanes) with AVX-512, else of 32 bytes. Written as loops over arrays, the same product gets no such
+blocking from LLVM, which neither unrolls and jams the loop nest nor keeps ``C``'s entries in registers across the
+inner loop (``C`` may alias the operands). A product over many rows (``A.T @ D``) is taken in blocks of 256.
 
-It is not used by fastmlp: on this machine OpenBLAS 0.3.34 was faster at every shape that training runs (see the
-README's benchmark notes). The script keeps the measurement repeatable on other machines and BLAS builds.
+It is not used by fastmlp: on the machine of the README's benchmark notes, OpenBLAS 0.3.34 was faster at all but one
+of the shapes training runs, and that one within the noise. The script keeps the measurement repeatable on other
+machines and BLAS builds.
 """
 
 import argparse
@@ -31,8 +35,12 @@ from numba.extending import intrinsic, models, register_model
 
 import fastmlp
 from fastmlp._jit.blas import gemm
+from fastmlp._jit.train import tile_rows
 
-VECTOR_BYTES = 64 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 32
+try:
+    VECTOR_BYTES = 64 if "+avx512f" in llvm.get_host_cpu_features().flatten() else 32
+except RuntimeError:  # LLVM cannot read this processor's features
+    VECTOR_BYTES = 32
 ROWS_PER_BLOCK = 256
 
 
@@ -333,15 +341,26 @@ def _strips(a, a_at, row_step, inner_step, rows, b, b_at, ldb, count, c, c_at, l
 def blocked_product(A, transpose_a, B, alpha, beta, C):
     """``C <- alpha * op(A) @ B + beta * C``; ``op(A)`` is ``A.T`` if ``transpose_a``. C-contiguous 2-D arrays.
 
-    With ``beta = 0``, ``C``'s values are ignored (NaN included), as BLAS specifies.
+    With ``beta = 0``, ``C``'s values are ignored (NaN included), as BLAS specifies. ``C`` must not overlap ``A`` or
+    ``B``. Raises ValueError for arrays that are not C-contiguous or whose shapes do not match (the vector loads and
+    stores are not bounds-checked, not even under ``NUMBA_BOUNDSCHECK``).
     """
-    a, b, c = A.ravel(), B.ravel(), C.ravel()
+    if not (A.flags.c_contiguous and B.flags.c_contiguous and C.flags.c_contiguous):
+        raise ValueError("blocked_product: A, B and C must be C-contiguous")
+    m, k = A.shape
+    inner, rows = (m, k) if transpose_a else (k, m)
     n = B.shape[1]
+    if B.shape[0] != inner or C.shape[0] != rows or C.shape[1] != n:
+        raise ValueError("blocked_product: the shapes of op(A), B and C do not match")
+    a, b, c = A.ravel(), B.ravel(), C.ravel()
+    if inner == 0 or rows == 0 or n == 0:  # an empty sum: C <- beta * C
+        for t in range(c.shape[0]):
+            c[t] = 0.0 if beta == 0.0 else beta * c[t]
+        return
     if not transpose_a:  # C (m, n) = A (m, k) @ B (k, n)
-        m, k = A.shape
         _strips(a, 0, k, 1, m, b, 0, n, k, c, 0, n, n, alpha, beta)
         return
-    m, k = A.shape  # C (k, n) = A.T @ B (m, n), in blocks of rows of A and B
+    # C (k, n) = A.T @ B (m, n), in blocks of rows of A and B
     for start in range(0, m, ROWS_PER_BLOCK):
         count = min(ROWS_PER_BLOCK, m - start)
         block_beta = beta if start == 0 else 1.0
@@ -360,14 +379,23 @@ def _blocked_loop(A, transpose_a, B, C, reps):
         blocked_product(A, transpose_a, B, 1.0, 0.0, C)
 
 
-# (label, product, rows, k, n): the forward A @ W and the input delta D @ W.T (both "nn": fastmlp multiplies by a
-# transposed copy of a small W) and the weight gradient A.T @ D ("tn").
+BLOCK = "block"
+
+
+def block_rows(dtype):
+    """The rows per block that training takes W4's 4-32-16-4 net in (1,680 in float32, 840 in float64)."""
+    sizes = np.array([4, 32, 16, 4], np.int64)
+    return int(tile_rows(sizes, np.concatenate(([0], np.cumsum(sizes[1:]))), np.dtype(dtype).itemsize))
+
+
+# (label, product, rows, k, n), where rows BLOCK is block_rows(dtype): the forward A @ W and the input delta D @ W.T
+# (both "nn": fastmlp multiplies by a transposed copy of a small W) and the weight gradient A.T @ D ("tn").
 SHAPES = [
     ("W1", "nn", 32, 16, 32), ("W1", "nn", 32, 32, 32), ("W1", "nn", 32, 32, 1), ("W1", "nn", 32, 1, 32),
     ("W1", "tn", 32, 16, 32), ("W1", "tn", 32, 32, 32), ("W1", "tn", 32, 32, 1),
-    ("W4 block", "nn", 1680, 4, 32), ("W4 block", "nn", 1680, 32, 16), ("W4 block", "nn", 1680, 16, 4),
-    ("W4 block", "nn", 1680, 4, 16), ("W4 block", "nn", 1680, 16, 32),
-    ("W4 block", "tn", 1680, 4, 32), ("W4 block", "tn", 1680, 32, 16), ("W4 block", "tn", 1680, 16, 4),
+    ("W4 block", "nn", BLOCK, 4, 32), ("W4 block", "nn", BLOCK, 32, 16), ("W4 block", "nn", BLOCK, 16, 4),
+    ("W4 block", "nn", BLOCK, 4, 16), ("W4 block", "nn", BLOCK, 16, 32),
+    ("W4 block", "tn", BLOCK, 4, 32), ("W4 block", "tn", BLOCK, 32, 16), ("W4 block", "tn", BLOCK, 16, 4),
     ("all rows", "nn", 10000, 4, 32), ("all rows", "nn", 10000, 32, 16), ("all rows", "tn", 10000, 4, 32),
     ("all rows", "tn", 10000, 32, 16),
 ]  # fmt: skip
@@ -383,6 +411,7 @@ def measure(shapes=SHAPES, dtypes=("float32", "float64"), rounds=7, seconds=0.02
     out = {}
     for dtype in dtypes:
         for label, product, m, k, n in shapes:
+            m = block_rows(dtype) if m == BLOCK else m
             transpose = product == "tn"
             A = rng.standard_normal((m, k)).astype(dtype)
             B = rng.standard_normal((m, n) if transpose else (k, n)).astype(dtype)

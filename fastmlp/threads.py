@@ -13,7 +13,8 @@ Two kinds of threads run fastmlp's work:
   variable ``FASTMLP_NUM_THREADS`` (read at import), so that by default results do not depend on the machine's core
   count.
 - **The BLAS's own pool**, for matrix products: OpenBLAS from the ``scipy-openblas32`` wheel, or Intel MKL when
-  installed (see :func:`blas_info`), and NumPy's BLAS. They use every core unless limited.
+  installed on a processor that is not AMD's (see :func:`blas_info`), and NumPy's BLAS. They use every core unless
+  limited.
 
 Wider networks are left to the BLAS's threads, which parallelise their large products better. Forward plus
 backward of one batch on 2 cores, as two chunks against one chunk over a 2-thread OpenBLAS: 4-32-16-4 at 10,000
@@ -29,8 +30,9 @@ Three ways to set the counts, from the most to the least global:
   started later);
 - ``threadpoolctl.threadpool_limits(n)`` as a context manager, for one block of code (the BLAS pools only).
 
-The library is chosen when fastmlp is imported: MKL when its runtime loads (``pip install "fastmlp[mkl]"``), else
-OpenBLAS; the environment variable ``FASTMLP_BLAS`` (``auto``, ``openblas`` or ``mkl``) overrides the choice.
+The library is chosen when fastmlp is imported: MKL when its runtime loads (``pip install "fastmlp[mkl]"``) and the
+processor is not AMD's (where MKL trained fastmlp's networks more slowly), else OpenBLAS; the environment variable
+``FASTMLP_BLAS`` (``auto``, ``openblas`` or ``mkl``) overrides the choice.
 """
 
 import os

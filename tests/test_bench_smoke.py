@@ -119,26 +119,62 @@ def test_step_profile_times_every_component(sizes):
     assert all(micros > 0 for _, micros in results)
 
 
+def _inside_nan_padding(values):
+    """``values`` copied into the middle rows of a NaN-filled buffer: C-contiguous, with NaN rows on both sides."""
+    padded = np.full((values.shape[0] + 2, values.shape[1]), np.nan, values.dtype)
+    padded[1:-1] = values
+    return padded, padded[1:-1]
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("transpose", [False, True])
 @pytest.mark.parametrize("beta", [0.0, 1.0, 0.5])
 def test_blocked_product_matches_numpy(dtype, transpose, beta):
     # bench.smallgemm's timings compare its kernel with the BLAS; they mean something only if its answers are right,
-    # at every column tail (two vectors, one, a quarter, single lanes) and row tail (fewer than 8 or 4 rows).
+    # at every column tail (two vectors, one, a quarter, single lanes) and row tail (fewer than 8 or 4 rows). The
+    # operands sit between NaN rows, so that a read past them spoils the answer and a write past C shows.
     from bench.smallgemm import blocked_product
 
     rng = np.random.default_rng(3)
     tolerance = 1e-5 if dtype == "float32" else 1e-13
     for m, k, n in [(1, 1, 1), (7, 3, 5), (9, 8, 33), (300, 5, 47), (13, 17, 64), (513, 2, 20)]:
-        A = rng.standard_normal((m, k)).astype(dtype)
-        B = rng.standard_normal((m, n) if transpose else (k, n)).astype(dtype)
+        _, A = _inside_nan_padding(rng.standard_normal((m, k)).astype(dtype))
+        _, B = _inside_nan_padding(rng.standard_normal((m, n) if transpose else (k, n)).astype(dtype))
         C0 = rng.standard_normal((k, n) if transpose else (m, n)).astype(dtype)
         if beta == 0.0:
-            C0[0, 0] = np.nan  # ignored, as BLAS ignores C when beta is 0
-        C = C0.copy()
+            C0[:] = np.nan  # ignored, as BLAS ignores C when beta is 0
+        padded_C, C = _inside_nan_padding(C0)
+        padded_C[0] = padded_C[-1] = 7.0
         blocked_product(A, transpose, B, 0.75, beta, C)
         exact = 0.75 * ((A.T if transpose else A).astype(np.float64) @ B) + beta * np.nan_to_num(C0.astype(np.float64))
         assert np.abs(C - exact).max() <= tolerance * np.abs(exact).max(), (m, k, n)
+        assert (padded_C[0] == 7.0).all() and (padded_C[-1] == 7.0).all(), (m, k, n)
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_blocked_product_of_an_empty_sum_scales_c(transpose):
+    from bench.smallgemm import blocked_product
+
+    A = np.ones((0, 3) if transpose else (4, 0))
+    B = np.ones((0, 5))
+    C = np.full((3, 5) if transpose else (4, 5), np.nan)
+    blocked_product(A, transpose, B, 1.0, 0.0, C)
+    assert (C == 0.0).all()  # beta = 0: zeros, whatever C held
+    C[:] = 2.0
+    blocked_product(A, transpose, B, 1.0, 0.5, C)
+    assert (C == 1.0).all()
+
+
+def test_blocked_product_refuses_other_layouts_and_shapes():
+    from bench.smallgemm import blocked_product
+
+    A, B = np.ones((4, 3)), np.ones((3, 5))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        blocked_product(A, False, B, 1.0, 0.0, np.ones((5, 4)).T)
+    with pytest.raises(ValueError, match="shapes"):
+        blocked_product(A, False, B, 1.0, 0.0, np.ones((4, 6)))
+    with pytest.raises(ValueError, match="shapes"):
+        blocked_product(A, True, B, 1.0, 0.0, np.ones((3, 5)))
 
 
 def test_smallgemm_script_times_both(capsys):

@@ -11,9 +11,10 @@ linked against this process's library: an address saved by another process would
 The environment variable ``FASTMLP_BLAS`` chooses, read once at import:
 
 ``auto`` (default)
-    Intel MKL when its runtime library loads (``pip install "fastmlp[mkl]"``) and the processor is not AMD's, else
-    OpenBLAS. On an AMD EPYC (Zen 4) MKL 2026.2 trained every benchmark network slower than OpenBLAS 0.3.34 (W4's
-    epoch 1.45x, W2's 1.1-1.3x, W1's 1.1-1.6x the time), and ran their small products 1.5-3x slower.
+    Intel MKL when its runtime library loads (``pip install "fastmlp[mkl]"``) and the processor is not AMD's (nor
+    Hygon's, whose are AMD's design), else OpenBLAS. On an AMD EPYC (Zen 4) MKL 2026.2 trained each network measured
+    slower than OpenBLAS 0.3.34 (W4's epoch in 1.45x the time, W2's in 1.1-1.3x, W1's in 1.1-1.6x), and ran their
+    small products 1.5-3x slower.
 ``openblas``
     OpenBLAS from the ``scipy-openblas32`` wheel, a dependency of fastmlp.
 ``mkl``
@@ -33,7 +34,7 @@ from numba import types
 
 from ._config import jit
 
-_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
+_KERNEL_SALT = "95ae8010b7a9040c03630019dcd43a65fed4875d399efbbec15dc88c3c7e3004"
 
 CHOICES = ("auto", "openblas", "mkl")
 
@@ -82,21 +83,50 @@ def _load_openblas():
     }, library  # fmt: skip
 
 
-# LLVM's names for AMD's x86 processors (``llvmlite.binding.get_host_cpu_name()``); every other x86 name is Intel's.
+# The vendor strings of AMD's processors and of Hygon's (AMD's design), as CPUID gives them.
+_AMD_VENDORS = ("AuthenticAMD", "HygonGenuine")
+# LLVM's names for AMD's x86 processors (``llvmlite.binding.get_host_cpu_name()``), for where no vendor string can be
+# read. LLVM calls an AMD or Hygon processor it does not know "generic", as it does any other vendor's.
 _AMD_CPU_PREFIXES = ("znver", "bdver", "btver", "amdfam", "barcelona", "k8", "athlon", "opteron")
 
 
-def cpu_is_amd(cpu_name=None):
-    """Whether the processor (LLVM's name for it, the host's by default) is one of AMD's."""
+def _cpu_vendor():
+    """The processor's CPUID vendor string where the platform shows it (Linux, Windows), else ``""``."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("vendor_id"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    import platform
+
+    described = platform.processor()  # Windows: "AMD64 Family 25 Model 17 Stepping 1, AuthenticAMD"
+    return next((vendor for vendor in _AMD_VENDORS + ("GenuineIntel",) if vendor in described), "")
+
+
+def cpu_is_amd(cpu_name=None, vendor=None):
+    """Whether the processor is AMD's (or Hygon's): by its vendor string, else by LLVM's name for it.
+
+    Both default to the host's; ``vendor=""`` stands for a platform that shows no vendor string.
+    """
+    vendor = _cpu_vendor() if vendor is None else vendor
+    if vendor:
+        return vendor in _AMD_VENDORS
     name = _llvm.get_host_cpu_name() if cpu_name is None else cpu_name
     return name.startswith(_AMD_CPU_PREFIXES)
+
+
+def _auto_passes_over_mkl(choice):
+    """Whether ``choice`` is ``auto`` on a processor where MKL is not taken even when it is installed."""
+    return choice == "auto" and cpu_is_amd()
 
 
 def _choose(choice):
     """The functions, the description and the handle of the library ``choice`` names (see the module docstring)."""
     if choice not in CHOICES:
         raise ValueError(f"environment variable FASTMLP_BLAS must be one of {', '.join(CHOICES)}; got {choice!r}.")
-    if choice == "mkl" or (choice == "auto" and not cpu_is_amd()):
+    if choice == "mkl" or (choice == "auto" and not _auto_passes_over_mkl(choice)):
         loaded = _load_mkl()
         if loaded is not None:
             return loaded
@@ -111,8 +141,8 @@ def _choose(choice):
 _REQUESTED = os.environ.get("FASTMLP_BLAS", "auto").strip().lower() or "auto"
 _functions, INFO, _library = _choose(_REQUESTED)
 INFO["requested"] = _REQUESTED
-if _REQUESTED == "auto" and INFO["library"] == "openblas" and cpu_is_amd() and _mkl_candidates():
-    INFO["note"] = "MKL is installed but not chosen on an AMD processor, where it ran slower; FASTMLP_BLAS=mkl uses it"
+if _auto_passes_over_mkl(_REQUESTED) and _mkl_candidates():
+    INFO["note"] = "MKL is installed but not chosen on an AMD processor, where it ran slower; FASTMLP_BLAS=mkl picks it"
 for _name, _function in zip(("fastmlp_sgemm", "fastmlp_dgemm"), _functions, strict=True):
     _llvm.add_symbol(_name, ctypes.cast(_function, ctypes.c_void_p).value)
 _functions = None  # the symbols hold the addresses; the libraries stay loaded for the life of the process

@@ -20,7 +20,7 @@ from numba.np.arrayobj import make_array, populate_array
 
 from ._config import jit
 
-_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
+_KERNEL_SALT = "95ae8010b7a9040c03630019dcd43a65fed4875d399efbbec15dc88c3c7e3004"
 
 
 def _view_codegen(context, builder, source_type, source_value, view_type, start, shape):

@@ -21,7 +21,7 @@ from . import vecmath
 from ._config import jit
 from .layout import flat_view
 
-_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
+_KERNEL_SALT = "95ae8010b7a9040c03630019dcd43a65fed4875d399efbbec15dc88c3c7e3004"
 
 LOSS_MSE = 0
 LOSS_BINARY_CROSSENTROPY = 1

@@ -20,7 +20,7 @@ from .layout import bias_view, flat_view, layer_view, matrix_view, unowned, weig
 from .losses import loss_sum, output_delta, weight_sum
 from .train import finish_step, gather_targets
 
-_KERNEL_SALT = "f0750f945a80cd2125de23801709279db510f9d11dfecba7e129a0537a479e5b"
+_KERNEL_SALT = "95ae8010b7a9040c03630019dcd43a65fed4875d399efbbec15dc88c3c7e3004"
 
 
 @jit(inline=True)
